@@ -1,0 +1,309 @@
+#include "cli/situation.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fmt/format.h>
+
+#include "config/config.hpp"
+
+namespace tide {
+namespace {
+
+class Reader {
+ public:
+  explicit Reader(std::string_view filename) : filename_(filename) {}
+
+  void error(const YAML::Node& node, std::string_view message) {
+    const YAML::Mark mark = node.Mark();
+    errors_.push_back(fmt::format("{}:{}:{}: error: {}", filename_, mark.line + 1,
+                                  mark.column + 1, message));
+  }
+  void error_at(const YAML::Mark& mark, std::string_view message) {
+    errors_.push_back(fmt::format("{}:{}:{}: error: {}", filename_, mark.line + 1,
+                                  mark.column + 1, message));
+  }
+
+  template <class T>
+  bool scalar(const YAML::Node& node, std::string_view what, T& out) {
+    if (!node.IsScalar()) {
+      error(node, fmt::format("{}: expected a scalar", what));
+      return false;
+    }
+    try {
+      out = node.as<T>();
+      return true;
+    } catch (const YAML::Exception&) {
+      error(node, fmt::format("{}: '{}' is not a valid {}", what, node.Scalar(),
+                              std::is_same_v<T, bool> ? "boolean" : "number"));
+      return false;
+    }
+  }
+
+  // A time is either an age before `now` ("90s", "5m") or an absolute RFC 3339 time.
+  bool time(const YAML::Node& node, std::string_view what, TimePoint now, TimePoint& out) {
+    if (!node.IsScalar()) {
+      error(node, fmt::format("{}: expected an age like \"90s\" or a time", what));
+      return false;
+    }
+    if (auto age = parse_duration(node.Scalar())) {
+      out = now - *age;
+      return true;
+    }
+    if (auto at = parse_time(node.Scalar())) {
+      out = *at;
+      return true;
+    }
+    error(node, fmt::format("{}: '{}' is neither an age (\"90s\") nor a time (RFC 3339)", what,
+                            node.Scalar()));
+    return false;
+  }
+
+  void keys(const YAML::Node& map, std::initializer_list<std::string_view> known,
+            std::string_view where) {
+    for (auto it = map.begin(); it != map.end(); ++it) {
+      const std::string key = it->first.as<std::string>();
+      if (std::find(known.begin(), known.end(), key) == known.end()) {
+        std::string list;
+        for (std::string_view k : known) list += fmt::format("{}{}", list.empty() ? "" : ", ", k);
+        error(it->first, fmt::format("unknown key '{}' in {} (known: {})", key, where, list));
+      }
+    }
+  }
+
+  std::vector<std::string>& errors() { return errors_; }
+
+ private:
+  std::string filename_;
+  std::vector<std::string> errors_;
+};
+
+InstanceState parse_state(Reader& r, const YAML::Node& node) {
+  const std::string s = node.as<std::string>();
+  if (s == "ready") return InstanceState::kReady;
+  if (s == "warming") return InstanceState::kWarming;
+  if (s == "missing") return InstanceState::kMissing;
+  r.error(node, fmt::format("unknown instance state '{}' (known: ready, warming, missing)", s));
+  return InstanceState::kReady;
+}
+
+void parse_reading(Reader& r, const YAML::Node& node, Situation& s, std::size_t index) {
+  MetricReading& reading = s.readings[index];
+  if (!node || node.IsNull()) return;  // no data
+  if (!node.IsMap()) {
+    r.error(node, "a metric reading is a mapping: {value: N} or {instances: [...]} or {ok: false}");
+    return;
+  }
+  r.keys(node, {"ok", "value", "instances"}, "a metric reading");
+  reading.ok = true;
+  if (node["ok"]) r.scalar(node["ok"], "ok", reading.ok);
+  if (node["value"]) r.scalar(node["value"], "value", reading.value);
+  if (const YAML::Node list = node["instances"]) {
+    if (!list.IsSequence()) {
+      r.error(list, "instances: expected a list of {value, request, state}");
+      return;
+    }
+    auto& storage = s.instances[index];
+    for (const YAML::Node& item : list) {
+      InstanceSample sample;
+      if (!item.IsMap()) {
+        r.error(item, "an instance is a mapping {value, request, state}");
+        continue;
+      }
+      r.keys(item, {"value", "request", "state"}, "an instance");
+      if (item["value"]) r.scalar(item["value"], "value", sample.value);
+      if (item["request"]) r.scalar(item["request"], "request", sample.request);
+      if (item["state"]) sample.state = parse_state(r, item["state"]);
+      if (!item["value"] && sample.state != InstanceState::kMissing) {
+        r.error(item, "an instance without a value must have state: missing");
+      }
+      storage.push_back(sample);
+    }
+  }
+  if (!node["value"] && !node["instances"] && reading.ok) {
+    r.error(node, "a reading needs a value or instances (or ok: false for no data)");
+  }
+}
+
+void parse_events(Reader& r, const YAML::Node& list, TimePoint now, std::string_view what,
+                  std::vector<ScaleEvent>& out) {
+  if (!list.IsSequence()) {
+    r.error(list, fmt::format("{}: expected a list of {{age, change}}", what));
+    return;
+  }
+  for (const YAML::Node& item : list) {
+    r.keys(item, {"age", "at", "change", "outdated"}, what);
+    ScaleEvent e;
+    const YAML::Node when = item["age"] ? item["age"] : item["at"];
+    if (!when) r.error(item, "an event needs age or at");
+    else r.time(when, "age", now, e.at);
+    if (item["change"]) r.scalar(item["change"], "change", e.change);
+    if (item["outdated"]) r.scalar(item["outdated"], "outdated", e.outdated);
+    out.push_back(e);
+  }
+}
+
+void parse_history(Reader& r, const YAML::Node& node, Situation& s) {
+  GroupHistory& h = s.history;
+  h.initialized = true;
+  if (!node) return;
+  if (!node.IsMap()) {
+    r.error(node, "history: expected a mapping");
+    return;
+  }
+  r.keys(node,
+         {"recommendations", "scale_up_events", "scale_down_events", "last_scale_out",
+          "last_scale_in", "consecutive_no_data", "initialized", "policies"},
+         "history");
+  if (node["initialized"]) r.scalar(node["initialized"], "initialized", h.initialized);
+  if (const YAML::Node recs = node["recommendations"]) {
+    for (const YAML::Node& item : recs) {
+      r.keys(item, {"age", "at", "value"}, "a recommendation");
+      Recommendation rec;
+      const YAML::Node when = item["age"] ? item["age"] : item["at"];
+      if (!when) r.error(item, "a recommendation needs age or at");
+      else r.time(when, "age", s.now, rec.at);
+      if (item["value"]) r.scalar(item["value"], "value", rec.value);
+      h.recommendations.push_back(rec);
+    }
+    // decide() expects time order; users may list newest first.
+    std::stable_sort(h.recommendations.begin(), h.recommendations.end(),
+                     [](const auto& a, const auto& b) { return a.at < b.at; });
+  }
+  if (node["scale_up_events"])
+    parse_events(r, node["scale_up_events"], s.now, "scale_up_events", h.scale_up_events);
+  if (node["scale_down_events"])
+    parse_events(r, node["scale_down_events"], s.now, "scale_down_events", h.scale_down_events);
+  TimePoint t;
+  if (node["last_scale_out"] && r.time(node["last_scale_out"], "last_scale_out", s.now, t))
+    h.last_scale_out = t;
+  if (node["last_scale_in"] && r.time(node["last_scale_in"], "last_scale_in", s.now, t))
+    h.last_scale_in = t;
+  if (node["consecutive_no_data"])
+    r.scalar(node["consecutive_no_data"], "consecutive_no_data", h.consecutive_no_data);
+  if (const YAML::Node policies = node["policies"]) {
+    if (!policies.IsSequence() || policies.size() > s.group.policies.size()) {
+      r.error(policies, "history.policies: expected a list with at most one entry per policy");
+      return;
+    }
+    for (std::size_t i = 0; i < policies.size(); ++i) {
+      const YAML::Node p = policies[i];
+      if (p.IsNull()) continue;
+      r.keys(p, {"last_triggered", "panic_time", "max_panic_pods", "metric", "delay_window"},
+             "a policy's history");
+      PolicyState& state = h.policies[i];
+      if (p["last_triggered"] && r.time(p["last_triggered"], "last_triggered", s.now, t))
+        state.last_triggered = t;
+      state.panic_initialized = true;
+      if (p["panic_time"] && r.time(p["panic_time"], "panic_time", s.now, t)) state.panic_time = t;
+      if (p["max_panic_pods"]) r.scalar(p["max_panic_pods"], "max_panic_pods", state.max_panic_pods);
+      for (const char* key : {"metric", "delay_window"}) {
+        for (const YAML::Node& item : p[key]) {
+          r.keys(item, {"age", "at", "value"}, key);
+          const YAML::Node when = item["age"] ? item["age"] : item["at"];
+          if (!when) {
+            r.error(item, fmt::format("{} entries need age or at", key));
+            continue;
+          }
+          if (!r.time(when, "age", s.now, t)) continue;
+          double value = 0;
+          if (item["value"]) r.scalar(item["value"], "value", value);
+          if (std::string_view(key) == "metric") {
+            state.metric.push_back({t, value});
+          } else {
+            state.delay_window.push_back({t, static_cast<int>(value)});
+          }
+        }
+      }
+      auto by_time = [](const auto& a, const auto& b) { return a.at < b.at; };
+      std::stable_sort(state.metric.begin(), state.metric.end(), by_time);
+      std::stable_sort(state.delay_window.begin(), state.delay_window.end(), by_time);
+    }
+  }
+}
+
+}  // namespace
+
+std::expected<Situation, std::vector<std::string>> parse_situation(std::string_view text,
+                                                                   std::string_view filename) {
+  Reader r(filename);
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));
+  } catch (const YAML::ParserException& e) {
+    r.error_at(e.mark, e.msg);
+    return std::unexpected(r.errors());
+  }
+  if (!root.IsMap()) {
+    r.error(root, "a situation is a mapping with group, now, current, metrics and history");
+    return std::unexpected(r.errors());
+  }
+  Situation s;
+  try {
+    r.keys(root, {"group", "now", "current", "ready", "warming", "metrics", "history"},
+           "the situation");
+    if (!root["group"]) r.error(root, "missing key 'group'");
+    if (!root["now"]) r.error(root, "missing key 'now'");
+    if (!root["current"]) r.error(root, "missing key 'current'");
+    if (!r.errors().empty()) return std::unexpected(r.errors());
+
+    YAML::Node group = YAML::Clone(root["group"]);
+    if (group.IsMap() && !group["target"]) group["target"]["type"] = "static";
+    auto spec = parse_group(group, filename, nullptr);
+    if (!spec) {
+      for (const Diagnostic& d : spec.error()) r.errors().push_back(format_diagnostic(d));
+      return std::unexpected(r.errors());
+    }
+    s.group = std::move(*spec);
+
+    if (auto now = parse_time(root["now"].Scalar()); now && root["now"].IsScalar()) {
+      s.now = *now;
+    } else {
+      r.error(root["now"], "now: expected an RFC 3339 time (2026-11-26T12:00:00Z) or unix seconds");
+    }
+    r.scalar(root["current"], "current", s.current);
+    s.ready = s.current;
+    if (root["warming"]) r.scalar(root["warming"], "warming", s.warming);
+    s.ready = s.current - s.warming;
+    if (root["ready"]) r.scalar(root["ready"], "ready", s.ready);
+    if (s.current < 0 || s.ready < 0 || s.warming < 0) {
+      r.error(root["current"], "current, ready and warming must not be negative");
+    }
+
+    const std::size_t n = s.group.policies.size();
+    s.readings.assign(n, MetricReading{});
+    s.instances.assign(n, {});
+    if (const YAML::Node metrics = root["metrics"]) {
+      if (metrics.IsSequence()) {
+        if (metrics.size() > n) {
+          r.error(metrics, fmt::format("metrics: {} readings for {} policies", metrics.size(), n));
+        }
+        for (std::size_t i = 0; i < std::min<std::size_t>(metrics.size(), n); ++i) {
+          parse_reading(r, metrics[i], s, i);
+        }
+      } else if (metrics.IsMap()) {
+        // Keyed by policy name.
+        for (auto it = metrics.begin(); it != metrics.end(); ++it) {
+          const std::string name = it->first.as<std::string>();
+          auto found = std::find_if(s.group.policies.begin(), s.group.policies.end(),
+                                    [&](const PolicySpec& p) { return p.name == name; });
+          if (found == s.group.policies.end()) {
+            r.error(it->first, fmt::format("metrics: no policy named '{}'", name));
+            continue;
+          }
+          parse_reading(r, it->second, s, found - s.group.policies.begin());
+        }
+      } else {
+        r.error(metrics, "metrics: expected a list (one per policy) or a map by policy name");
+      }
+    }
+    for (std::size_t i = 0; i < n; ++i) s.readings[i].instances = s.instances[i];
+
+    parse_history(r, root["history"], s);
+  } catch (const YAML::Exception& e) {
+    r.error_at(e.mark, e.msg);
+  }
+  if (!r.errors().empty()) return std::unexpected(r.errors());
+  return s;
+}
+
+}  // namespace tide

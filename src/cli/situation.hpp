@@ -1,0 +1,32 @@
+// A "situation" is everything decide() needs, read from one JSON (or YAML) document: the group
+// spec, `now`, the target's capacity, one metric reading per policy and the group's history.
+// `tide decide` reads it; tests and the simulator's cross-checks write it. Format: docs/decide.md.
+#pragma once
+
+#include <expected>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "policy/decide.hpp"
+
+namespace tide {
+
+struct Situation {
+  GroupSpec group;
+  TimePoint now;
+  int current = 0;
+  int ready = 0;
+  int warming = 0;
+  std::vector<std::vector<InstanceSample>> instances;  // storage behind readings[i].instances
+  std::vector<MetricReading> readings;
+  GroupHistory history;
+
+  Observation observation() const { return {current, ready, warming, readings}; }
+};
+
+// Errors come back as "FILE:LINE:COL: error: message" lines, all of them.
+std::expected<Situation, std::vector<std::string>> parse_situation(std::string_view text,
+                                                                   std::string_view filename);
+
+}  // namespace tide

@@ -1,0 +1,39 @@
+// What was observed for one evaluation of a group: the target's capacity and one metric reading
+// per policy. Spans point into storage owned by the caller, so building an Observation for every
+// evaluation costs no allocation.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+namespace tide {
+
+enum class InstanceState : std::uint8_t {
+  kReady,    // serving and reporting; its sample counts fully
+  kWarming,  // booting or inside its warmup: its sample must not cause a scale-up (HPA "unready")
+  kMissing,  // known to the target but without a sample
+};
+
+struct InstanceSample {
+  double value = 0;    // usage (utilization policies) or the per-instance metric value
+  double request = 0;  // capacity the usage is measured against (utilization only); 0 = unknown
+  InstanceState state = InstanceState::kReady;
+};
+
+struct MetricReading {
+  bool ok = false;   // false: the source failed or returned no data
+  double value = 0;  // the aggregate (average for utilization/per-instance, sum for totals/queues)
+  // Optional per-instance samples. When present, target-tracking uses them (HPA pod semantics)
+  // instead of `value`.
+  std::span<const InstanceSample> instances;
+};
+
+struct Observation {
+  int current = 0;  // the target's desired capacity (HPA scale.spec.replicas)
+  int ready = 0;    // instances that serve (booted, past warmup)
+  int warming = 0;  // instances still booting or warming up
+  // One reading per policy, aligned with GroupSpec::policies. Scheduled policies ignore theirs.
+  std::span<const MetricReading> metrics;
+};
+
+}  // namespace tide

@@ -1,0 +1,44 @@
+// One pure function per policy type: observation in, Proposal out. Each lives in its own file
+// (target_tracking.cpp, step.cpp, ...) with its table-driven test next to it.
+#pragma once
+
+#include "core/time.hpp"
+#include "policy/decision.hpp"
+#include "policy/history.hpp"
+#include "policy/observation.hpp"
+#include "policy/spec.hpp"
+
+namespace tide {
+
+// HPA replica calculation (hpa_spec.md sections 4-5). `current` is the target's desired capacity,
+// `ready` the instances that serve. Per-instance samples, when present, follow HPA pod grouping:
+// warming = unready, missing = no sample.
+Proposal propose_target_tracking(const TargetTrackingSpec& spec, const MetricReading& reading,
+                                 int current, int ready);
+
+// AWS step scaling. `base` is the capacity the adjustment applies to: the current capacity
+// without warming instances, so repeated breaches inside one step add capacity once.
+Proposal propose_step(const StepSpec& spec, const MetricReading& reading, int base);
+
+// AWS simple scaling with its own cooldown, measured from state.last_triggered.
+Proposal propose_simple(const SimpleSpec& spec, const MetricReading& reading, int base,
+                        const PolicyState& state, TimePoint now);
+
+// Active -> capacity floor (and bounds, read by the bounds stage); inactive -> kInactive.
+Proposal propose_scheduled(const ScheduledSpec& spec, TimePoint now);
+bool schedule_active(const ScheduledSpec& spec, TimePoint now);
+
+// KEDA-style backlog per instance with an activation threshold.
+Proposal propose_queue(const QueueSpec& spec, const MetricReading& reading);
+
+// Knative KPA decider over the stable and panic window averages of the metric (the current
+// reading included), with state from `state` (kpa_spec.md section 4).
+Proposal propose_panic(const PanicSpec& spec, const MetricReading& reading, int ready,
+                       const PolicyState& state, TimePoint now);
+
+// AWS rounding of an adjustment (aws_policies_spec.md section 2): the new capacity for
+// `current` under `type`/`adjustment`, honouring min_adjustment_magnitude for percent.
+int apply_adjustment(AdjustmentType type, double adjustment, int min_adjustment_magnitude,
+                     int current);
+
+}  // namespace tide

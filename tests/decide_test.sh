@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Integration test of `tide decide`: the real binary on the example situations in
+# examples/situations, checked against hand-computed decisions (see docs/decide.md).
+set -uo pipefail
+tide="$1"
+src="$2"
+failures=0
+passes=0
+
+check() {  # check NAME FILE EXPECTED_DESIRED EXPECTED_BOUND_BY
+  local name="$1" file="$2" want_desired="$3" want_bound="$4" out
+  if ! out=$("$tide" decide "$src/examples/situations/$file" 2>&1); then
+    echo "FAIL $name: tide decide exited non-zero: $out"
+    failures=$((failures + 1))
+    return
+  fi
+  got=$(printf '%s' "$out" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(d["desired"], d["bound_by"] if d["bound_by"] is not None else "none")')
+  if [ "$got" != "$want_desired $want_bound" ]; then
+    echo "FAIL $name: got '$got', want '$want_desired $want_bound'"
+    printf '%s\n' "$out"
+    failures=$((failures + 1))
+  else
+    passes=$((passes + 1))
+  fi
+}
+
+# 3 ready at 88 % (truncated) + 1 missing filled at 0 %: 66 % / 50 % -> ceil(1.32 x 4) = 6.
+check cpu_spike cpu-spike.json 6 none
+# cpu 10 x 20/50 = 4, queue ceil(250/100) = 3 -> 4; the 5 min window still holds 9.
+check scale_in_stabilized scale-in-stabilized.json 9 stabilization
+# cpu wants 2, latency has no data: no scale-in.
+check no_data no-data.json 6 no-data-guard
+
+# --explain prints the account as text.
+if "$tide" decide --explain "$src/examples/situations/no-data.json" | grep -q "no-data-guard: 2 -> 6"; then
+  passes=$((passes + 1))
+else
+  echo "FAIL explain: no 'no-data-guard: 2 -> 6' line"
+  failures=$((failures + 1))
+fi
+
+# A broken situation: every error with file:line:col, exit 1, no crash.
+bad=$(mktemp)
+trap 'rm -f "$bad"' EXIT
+printf '{\n  "now": "yesterday",\n  "current": -1,\n  "group": {"name": "g", "min": 1, "max": 2,\n    "policies": [{"type": "target-tracking", "metric": {"source": "p"}, "target": 50}]},\n  "metrics": [{"valeu": 3}]\n}\n' > "$bad"
+out=$("$tide" decide "$bad" 2>&1)
+rc=$?
+if [ $rc -ne 1 ]; then
+  echo "FAIL bad_situation: exit $rc, want 1: $out"
+  failures=$((failures + 1))
+elif ! grep -q "$bad:2:10: error: now" <<<"$out" || ! grep -q "$bad:6:17: error: unknown key 'valeu'" <<<"$out"; then
+  echo "FAIL bad_situation: errors not located: $out"
+  failures=$((failures + 1))
+else
+  passes=$((passes + 1))
+fi
+
+echo "decide: $passes passed, $failures failed"
+[ $failures -eq 0 ]
