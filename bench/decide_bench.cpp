@@ -19,8 +19,14 @@ void* operator new(std::size_t size) {
   if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
   throw std::bad_alloc();
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+// GCC cannot see that the replaced operator new above allocates with malloc.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
 
 namespace tide {
 namespace {
@@ -58,8 +64,8 @@ struct Situation {
 
   Situation() {
     for (int i = 0; i < 10; ++i) {
-      samples.push_back({600.0 + 10 * i, 1000.0, i < 9 ? InstanceState::kReady
-                                                      : InstanceState::kWarming});
+      samples.push_back(
+          {600.0 + 10 * i, 1000.0, i < 9 ? InstanceState::kReady : InstanceState::kWarming});
     }
     readings = {{true, 0, samples}, {true, 180, {}}, {true, 420, {}}};
     // 300 s of history at 15 s: 20 recommendations, a few scale events.

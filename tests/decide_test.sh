@@ -51,7 +51,7 @@ rc=$?
 if [ $rc -ne 1 ]; then
   echo "FAIL bad_situation: exit $rc, want 1: $out"
   failures=$((failures + 1))
-elif ! grep -q "$bad:2:10: error: now" <<<"$out" || ! grep -q "$bad:6:17: error: unknown key 'valeu'" <<<"$out"; then
+elif ! grep -q "$bad:2:10: error: now" <<<"$out" || ! grep -q "$bad:6:16: error: unknown key 'valeu'" <<<"$out"; then
   echo "FAIL bad_situation: errors not located: $out"
   failures=$((failures + 1))
 else

@@ -35,7 +35,7 @@ groups:
         target: 20
     behavior:
       scale_down:
-        stabilization: 5m
+        stabilization: 15m
         policies: [ { type: percent, value: 50, period: 1m } ]
 )";
 
@@ -91,8 +91,8 @@ int run_demo(const std::string& trace, std::ostream& out, std::ostream& err) {
       "capacity {} requests/min per instance\n\n",
       spec.name, std::get<TargetTrackingSpec>(spec.policies[0].spec).target, spec.min, spec.max,
       kBootMinutes, kCapacityPerInstance);
-  out << fmt::format("{:<17} {:>8} {:>6} {:>8}  {}\n", "time (EDT)", "req/min", "ready",
-                     "desired", "why");
+  out << fmt::format("{:<17} {:>8} {:>6} {:>8}  {}\n", "time (EDT)", "req/min", "ready", "desired",
+                     "why");
 
   GroupHistory history;
   std::vector<MetricReading> readings(1);
@@ -118,9 +118,10 @@ int run_demo(const std::string& trace, std::ostream& out, std::ostream& err) {
       (d.desired > desired ? scale_outs : scale_ins)++;
       std::string why = describe(d.proposals[0], spec.policies[0]);
       if (d.bound_by) why += fmt::format(" [bound by {}]", stage_name(*d.bound_by));
-      out << fmt::format("{:<17} {:>8.0f} {:>6} {:>3} -> {:<3} {}\n", row.time, row.requests,
-                         ready, desired, d.desired, why);
-      for (int i = desired; i < d.desired; ++i) booting.push_back(now + std::chrono::minutes(kBootMinutes));
+      out << fmt::format("{:<17} {:>8.0f} {:>6} {:>3} -> {:<3} {}\n", row.time, row.requests, ready,
+                         desired, d.desired, why);
+      for (int i = desired; i < d.desired; ++i)
+        booting.push_back(now + std::chrono::minutes(kBootMinutes));
       if (d.desired < desired) {
         // Scale-in removes booting instances first, then ready ones.
         int remove = desired - d.desired;

@@ -43,7 +43,8 @@ int main(int argc, char** argv) {
       std::cout << "tide " << TIDE_VERSION << '\n';
       return 0;
     }
-    if (*validate) return tide::cli::run_validate(validate_files, validate_json, std::cout, std::cerr);
+    if (*validate)
+      return tide::cli::run_validate(validate_files, validate_json, std::cout, std::cerr);
     if (*decide) return tide::cli::run_decide(decide_file, decide_explain, std::cout, std::cerr);
     if (*demo) return tide::cli::run_demo(demo_trace, std::cout, std::cerr);
   } catch (const std::exception& e) {

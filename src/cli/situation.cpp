@@ -15,12 +15,12 @@ class Reader {
 
   void error(const YAML::Node& node, std::string_view message) {
     const YAML::Mark mark = node.Mark();
-    errors_.push_back(fmt::format("{}:{}:{}: error: {}", filename_, mark.line + 1,
-                                  mark.column + 1, message));
+    errors_.push_back(
+        fmt::format("{}:{}:{}: error: {}", filename_, mark.line + 1, mark.column + 1, message));
   }
   void error_at(const YAML::Mark& mark, std::string_view message) {
-    errors_.push_back(fmt::format("{}:{}:{}: error: {}", filename_, mark.line + 1,
-                                  mark.column + 1, message));
+    errors_.push_back(
+        fmt::format("{}:{}:{}: error: {}", filename_, mark.line + 1, mark.column + 1, message));
   }
 
   template <class T>
@@ -134,8 +134,10 @@ void parse_events(Reader& r, const YAML::Node& list, TimePoint now, std::string_
     r.keys(item, {"age", "at", "change", "outdated"}, what);
     ScaleEvent e;
     const YAML::Node when = item["age"] ? item["age"] : item["at"];
-    if (!when) r.error(item, "an event needs age or at");
-    else r.time(when, "age", now, e.at);
+    if (!when)
+      r.error(item, "an event needs age or at");
+    else
+      r.time(when, "age", now, e.at);
     if (item["change"]) r.scalar(item["change"], "change", e.change);
     if (item["outdated"]) r.scalar(item["outdated"], "outdated", e.outdated);
     out.push_back(e);
@@ -160,14 +162,13 @@ void parse_history(Reader& r, const YAML::Node& node, Situation& s) {
       r.keys(item, {"age", "at", "value"}, "a recommendation");
       Recommendation rec;
       const YAML::Node when = item["age"] ? item["age"] : item["at"];
-      if (!when) r.error(item, "a recommendation needs age or at");
-      else r.time(when, "age", s.now, rec.at);
+      if (!when)
+        r.error(item, "a recommendation needs age or at");
+      else
+        r.time(when, "age", s.now, rec.at);
       if (item["value"]) r.scalar(item["value"], "value", rec.value);
       h.recommendations.push_back(rec);
     }
-    // decide() expects time order; users may list newest first.
-    std::stable_sort(h.recommendations.begin(), h.recommendations.end(),
-                     [](const auto& a, const auto& b) { return a.at < b.at; });
   }
   if (node["scale_up_events"])
     parse_events(r, node["scale_up_events"], s.now, "scale_up_events", h.scale_up_events);
@@ -195,7 +196,8 @@ void parse_history(Reader& r, const YAML::Node& node, Situation& s) {
         state.last_triggered = t;
       state.panic_initialized = true;
       if (p["panic_time"] && r.time(p["panic_time"], "panic_time", s.now, t)) state.panic_time = t;
-      if (p["max_panic_pods"]) r.scalar(p["max_panic_pods"], "max_panic_pods", state.max_panic_pods);
+      if (p["max_panic_pods"])
+        r.scalar(p["max_panic_pods"], "max_panic_pods", state.max_panic_pods);
       for (const char* key : {"metric", "delay_window"}) {
         for (const YAML::Node& item : p[key]) {
           r.keys(item, {"age", "at", "value"}, key);

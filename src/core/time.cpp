@@ -1,11 +1,15 @@
 #include "core/time.hpp"
 
-#include <cctype>
 #include <algorithm>
+#include <cctype>
 #include <charconv>
-#include <sstream>
 #include <limits>
+#include <sstream>
 
+// date.h's parser trips GCC 12's -Wmaybe-uninitialized when inlined at -O2 (a false positive in
+// the library's seconds parsing).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <date/date.h>
 #include <fmt/format.h>
 
@@ -17,16 +21,16 @@ struct Unit {
   long long ms;
 };
 // Longest names first so "ms" is not read as "m" followed by "s".
-constexpr Unit kUnits[] = {{"ms", 1},         {"s", 1000},         {"m", 60'000},
-                           {"h", 3'600'000}, {"d", 86'400'000}};
+constexpr Unit kUnits[] = {
+    {"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}};
 
 }  // namespace
 
 Result<Duration> parse_duration(std::string_view text) {
   auto bad = [&](std::string_view why) {
-    return fail(ErrorCode::kInvalidArgument,
-                fmt::format("invalid duration '{}': {} (use e.g. 250ms, 15s, 5m, 1h30m, 2d)", text,
-                            why));
+    return fail(
+        ErrorCode::kInvalidArgument,
+        fmt::format("invalid duration '{}': {} (use e.g. 250ms, 15s, 5m, 1h30m, 2d)", text, why));
   };
   if (text.empty()) return bad("empty");
   if (text == "0") return Duration{0};
@@ -52,7 +56,8 @@ Result<Duration> parse_duration(std::string_view text) {
     if (unit == nullptr) return bad(i == text.size() ? "missing unit" : "unknown unit");
     i += unit->name.size();
     double ms = number * static_cast<double>(unit->ms);
-    if (ms > static_cast<double>(std::numeric_limits<long long>::max() / 4)) return bad("too large");
+    if (ms > static_cast<double>(std::numeric_limits<long long>::max() / 4))
+      return bad("too large");
     total += static_cast<long long>(ms + 0.5);
   }
   return Duration{total};
@@ -105,3 +110,5 @@ Result<TimePoint> parse_time(std::string_view text) {
 }
 
 }  // namespace tide
+
+#pragma GCC diagnostic pop

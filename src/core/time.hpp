@@ -14,10 +14,18 @@ namespace tide {
 using Duration = std::chrono::milliseconds;
 using TimePoint = std::chrono::sys_time<std::chrono::milliseconds>;
 
-constexpr Duration seconds(double s) { return Duration(static_cast<long long>(s * 1000.0)); }
-constexpr double to_seconds(Duration d) { return static_cast<double>(d.count()) / 1000.0; }
-constexpr TimePoint from_unix_seconds(double s) { return TimePoint(seconds(s)); }
-constexpr double to_unix_seconds(TimePoint t) { return to_seconds(t.time_since_epoch()); }
+constexpr Duration seconds(double s) {
+  return Duration(static_cast<long long>(s * 1000.0));
+}
+constexpr double to_seconds(Duration d) {
+  return static_cast<double>(d.count()) / 1000.0;
+}
+constexpr TimePoint from_unix_seconds(double s) {
+  return TimePoint(seconds(s));
+}
+constexpr double to_unix_seconds(TimePoint t) {
+  return to_seconds(t.time_since_epoch());
+}
 
 // Parses "250ms", "15s", "5m", "1h30m", "2d", "1h30m15s". A bare "0" is zero. Negative durations
 // and unknown units are errors whose message says what is accepted.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <span>
+#include <vector>
 
 #include "core/time.hpp"
 #include "policy/history.hpp"
@@ -15,6 +16,13 @@ namespace tide {
 // `proposal` included.
 int stabilize(int current, int proposal, std::span<const Recommendation> recommendations,
               Duration up_window, Duration down_window, TimePoint now);
+
+// HPA's bookkeeping at the end of stabilizeRecommendationWithBehaviors: stores {proposal, now},
+// reusing the slot of the last recommendation outside both windows (age >= window), else
+// appending. The list stays as short as the windows need, so storing is allocation-free in steady
+// state; it is not kept in time order.
+void store_recommendation(std::vector<Recommendation>& recommendations, int proposal,
+                          Duration up_window, Duration down_window, TimePoint now);
 
 // HPA convertDesiredReplicasWithBehaviorRate without min/max: the largest scale-up (or smallest
 // scale-down) the rate-limit policies allow from `current` given recent events.

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <bitset>
+#include <memory>
 #include <optional>
 #include <string_view>
 

@@ -36,17 +36,17 @@ Proposal propose(const PolicySpec& policy, const MetricReading& reading, const O
       policy.spec);
 }
 
-// Bounds of the group, replaced by the min/max of active schedules (the later policy in the list
-// wins when several are active, as the more specific one is usually written last).
-void effective_bounds(const GroupSpec& spec, TimePoint now, int& min, int& max) {
+// Bounds of the group, replaced by the min/max of active schedules, read from their proposals
+// (a/b/c = capacity/min/max, -1 when unset). The later policy in the list wins when several are
+// active, as the more specific one is usually written last.
+void effective_bounds(const GroupSpec& spec, const Decision& d, int& min, int& max) {
   min = spec.min;
   max = spec.max;
-  for (const PolicySpec& policy : spec.policies) {
-    const auto* scheduled = std::get_if<ScheduledSpec>(&policy.spec);
-    if (scheduled == nullptr || (!scheduled->min && !scheduled->max)) continue;
-    if (!schedule_active(*scheduled, now)) continue;
-    if (scheduled->min) min = *scheduled->min;
-    if (scheduled->max) max = *scheduled->max;
+  for (int i = 0; i < d.proposal_count; ++i) {
+    const Proposal& p = d.proposals[i];
+    if (p.reason != Reason::kScheduleActive) continue;
+    if (p.b >= 0) min = static_cast<int>(p.b);
+    if (p.c >= 0) max = static_cast<int>(p.c);
   }
   if (min > max) min = max;
 }
@@ -54,8 +54,8 @@ void effective_bounds(const GroupSpec& spec, TimePoint now, int& min, int& max) 
 template <class T>
 void drop_older_than(std::vector<T>& items, TimePoint cutoff) {
   // Items are appended in time order; erase-from-front keeps capacity, so no allocation.
-  auto first_kept = std::find_if(items.begin(), items.end(),
-                                 [&](const T& item) { return item.at > cutoff; });
+  auto first_kept =
+      std::find_if(items.begin(), items.end(), [&](const T& item) { return item.at > cutoff; });
   items.erase(items.begin(), first_kept);
 }
 
@@ -120,7 +120,7 @@ Decision decide(const GroupSpec& spec, const Observation& obs, const GroupHistor
   value = warmup(current, value, obs.warming, behavior, history, now);
   d.after[static_cast<int>(Stage::kWarmup)] = value;
 
-  effective_bounds(spec, now, d.min, d.max);
+  effective_bounds(spec, d, d.min, d.max);
   value = std::clamp(value, d.min, d.max);
   d.after[static_cast<int>(Stage::kBounds)] = value;
 
@@ -143,11 +143,11 @@ void record(const GroupSpec& spec, const Observation& obs, const Decision& decis
     history.recommendations.push_back({now, obs.current});
     history.initialized = true;
   }
-  // Entries at least one window old no longer matter to stabilize() (age >= window is outside).
-  const Duration window =
-      std::max(spec.behavior.scale_up.stabilization, spec.behavior.scale_down.stabilization);
-  drop_older_than(history.recommendations, now - window);
-  history.recommendations.push_back({now, decision.recommendation});
+  // HPA bookkeeping: the slot of an entry outside both windows is reused, so the list stays as
+  // long as the windows need.
+  store_recommendation(history.recommendations, decision.recommendation,
+                       spec.behavior.scale_up.stabilization, spec.behavior.scale_down.stabilization,
+                       now);
 
   history.consecutive_no_data = decision.any_no_data ? history.consecutive_no_data + 1 : 0;
 

@@ -24,9 +24,9 @@ enum class Reason : std::uint8_t {
   // target-tracking   a=metric b=target c=ratio d=instances the ratio was applied to
   kWithinTolerance,
   kProportional,
-  kFilledUnreadyOrMissing,  // HPA second pass with conservative fills; a=new ratio
+  kFilledUnreadyOrMissing,  // HPA second pass with conservative fills; c,d = after filling
   kDirectionFlipHeld,       // after filling, the direction reversed: hold current
-  kTotal,                   // ceil(total/target)
+  kTotal,                   // ceil(total/target): a=total c=total/target d=current
   kScaleInDisabled,
   // step / simple     a=metric b=threshold c=adjustment
   kStepAdjustment,
@@ -53,7 +53,7 @@ struct Proposal {
   double a = 0, b = 0, c = 0, d = 0;  // reason arguments, meaning per Reason above
 
   // State the policy wants record() to keep (policy-specific; unused fields stay default).
-  bool triggered = false;           // simple: the action fired (starts its cooldown)
+  bool triggered = false;               // simple: the action fired (starts its cooldown)
   std::optional<TimePoint> panic_time;  // KPA: next panic time (nullopt = not panicking)
   int max_panic_pods = 0;               // KPA
   int pre_delay_capacity = 0;           // KPA: desired before the scale-down delay window

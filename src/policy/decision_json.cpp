@@ -15,8 +15,12 @@ nlohmann::json decision_to_json(const Decision& d, const GroupSpec& spec) {
         entry["status"] = "value";
         entry["capacity"] = p.capacity;
         break;
-      case ProposalStatus::kNoData: entry["status"] = "no-data"; break;
-      case ProposalStatus::kInactive: entry["status"] = "inactive"; break;
+      case ProposalStatus::kNoData:
+        entry["status"] = "no-data";
+        break;
+      case ProposalStatus::kInactive:
+        entry["status"] = "inactive";
+        break;
     }
     if (policy.type() == PolicyType::kPanic && p.status != ProposalStatus::kNoData) {
       entry["panicking"] = p.panic_time.has_value();

@@ -7,23 +7,36 @@
 namespace tide {
 namespace {
 
-std::string number(double v) { return fmt::format("{:.6g}", v); }
+std::string number(double v) {
+  return fmt::format("{:.6g}", v);
+}
 
-std::string optional_int(double v) { return v < 0 ? std::string("-") : number(v); }
+std::string optional_int(double v) {
+  return v < 0 ? std::string("-") : number(v);
+}
 
 }  // namespace
 
 const char* stage_name(Stage stage) {
   switch (stage) {
-    case Stage::kCombine: return "combine";
-    case Stage::kNoDataGuard: return "no-data-guard";
-    case Stage::kFallback: return "fallback";
-    case Stage::kStabilization: return "stabilization";
-    case Stage::kRateLimit: return "rate-limit";
-    case Stage::kCooldown: return "cooldown";
-    case Stage::kWarmup: return "warmup";
-    case Stage::kBounds: return "bounds";
-    case Stage::kCount: break;
+    case Stage::kCombine:
+      return "combine";
+    case Stage::kNoDataGuard:
+      return "no-data-guard";
+    case Stage::kFallback:
+      return "fallback";
+    case Stage::kStabilization:
+      return "stabilization";
+    case Stage::kRateLimit:
+      return "rate-limit";
+    case Stage::kCooldown:
+      return "cooldown";
+    case Stage::kWarmup:
+      return "warmup";
+    case Stage::kBounds:
+      return "bounds";
+    case Stage::kCount:
+      break;
   }
   return "unknown";
 }
@@ -77,8 +90,8 @@ std::string describe(const Proposal& p, const PolicySpec& policy) {
     case Reason::kBacklog:
       return fmt::format("backlog {} / {} per instance = {}", number(p.a), number(p.b), n);
     case Reason::kBelowActivation:
-      return fmt::format("backlog {} is at or below the activation threshold {}: {}",
-                         number(p.a), number(p.c), n);
+      return fmt::format("backlog {} is at or below the activation threshold {}: {}", number(p.a),
+                         number(p.c), n);
     case Reason::kStable:
       return fmt::format("stable average {} / target {} over {} ready: {}", number(p.a),
                          number(p.c), number(p.d), n);
@@ -98,7 +111,7 @@ std::string describe(const Decision& d, const GroupSpec& spec) {
   for (int i = 0; i < d.proposal_count; ++i) {
     const Proposal& p = d.proposals[i];
     const PolicySpec& policy = spec.policies[i];
-    std::string value = p.status == ProposalStatus::kValue ? std::to_string(p.capacity)
+    std::string value = p.status == ProposalStatus::kValue    ? std::to_string(p.capacity)
                         : p.status == ProposalStatus::kNoData ? "no data"
                                                               : "abstains";
     out += fmt::format("  {} {}: {} - {}\n", policy_type_name(policy.type()), policy.name, value,
@@ -108,8 +121,8 @@ std::string describe(const Decision& d, const GroupSpec& spec) {
   out += fmt::format("  combine: {}\n", previous);
   for (int s = 1; s < kStageCount; ++s) {
     if (d.after[s] != previous) {
-      out += fmt::format("  {}: {} -> {}\n", stage_name(static_cast<Stage>(s)), previous,
-                         d.after[s]);
+      out +=
+          fmt::format("  {}: {} -> {}\n", stage_name(static_cast<Stage>(s)), previous, d.after[s]);
     }
     previous = d.after[s];
   }

@@ -35,7 +35,7 @@ struct PolicyState {
   // KPA decider state.
   std::optional<TimePoint> panic_time;
   int max_panic_pods = 0;
-  bool panic_initialized = false;        // false until the first evaluation (see panic.hpp)
+  bool panic_initialized = false;            // false until the first evaluation (see panic.hpp)
   std::vector<Recommendation> delay_window;  // KPA scale-down delay: desired values by time
   std::vector<MetricPoint> metric;           // recent readings (KPA stable/panic windows)
 };

@@ -2,6 +2,9 @@
 // (target_tracking.cpp, step.cpp, ...) with its table-driven test next to it.
 #pragma once
 
+#include <span>
+
+#include "core/result.hpp"
 #include "core/time.hpp"
 #include "policy/decision.hpp"
 #include "policy/history.hpp"
@@ -15,6 +18,20 @@ namespace tide {
 // warming = unready, missing = no sample.
 Proposal propose_target_tracking(const TargetTrackingSpec& spec, const MetricReading& reading,
                                  int current, int ready);
+
+// What target tracking reads from per-instance samples before any filling (HPA
+// GetResourceUtilizationRatio / GetMetricUsageRatio over the ready instances): the figure HPA
+// reports as the current metric. For explanations and the conformance runner; allocates only for
+// the error message.
+struct InstanceMetric {
+  double metric = 0;   // utilization percent (truncated to an integer, as HPA) or the mean value
+  double average = 0;  // mean value of the ready samples (HPA's raw average, not truncated)
+  int ready = 0;       // ready instances with a sample
+};
+// Fails when no instance is ready with a usable sample: kInvalidArgument when a ready instance
+// lacked the request a utilization target needs (capacity unknown), else kUnavailable.
+Result<InstanceMetric> instance_metric(const TargetTrackingSpec& spec,
+                                       std::span<const InstanceSample> instances);
 
 // AWS step scaling. `base` is the capacity the adjustment applies to: the current capacity
 // without warming instances, so repeated breaches inside one step add capacity once.

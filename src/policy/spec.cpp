@@ -26,12 +26,18 @@ const MetricRef* PolicySpec::metric() const {
 
 const char* policy_type_name(PolicyType type) {
   switch (type) {
-    case PolicyType::kTargetTracking: return "target-tracking";
-    case PolicyType::kStep: return "step";
-    case PolicyType::kSimple: return "simple";
-    case PolicyType::kScheduled: return "scheduled";
-    case PolicyType::kQueue: return "queue";
-    case PolicyType::kPanic: return "panic";
+    case PolicyType::kTargetTracking:
+      return "target-tracking";
+    case PolicyType::kStep:
+      return "step";
+    case PolicyType::kSimple:
+      return "simple";
+    case PolicyType::kScheduled:
+      return "scheduled";
+    case PolicyType::kQueue:
+      return "queue";
+    case PolicyType::kPanic:
+      return "panic";
   }
   return "unknown";
 }
@@ -41,8 +47,8 @@ Duration GroupSpec::retention() const {
   for (const ScalingRules* rules : {&behavior.scale_up, &behavior.scale_down}) {
     for (const RateLimit& limit : rules->policies) longest = std::max(longest, limit.period);
   }
-  longest = std::max({longest, behavior.scale_out_cooldown, behavior.scale_in_cooldown,
-                      behavior.warmup});
+  longest =
+      std::max({longest, behavior.scale_out_cooldown, behavior.scale_in_cooldown, behavior.warmup});
   for (const PolicySpec& policy : policies) {
     if (const auto* panic = std::get_if<PanicSpec>(&policy.spec)) {
       longest = std::max({longest, panic->stable_window, panic->scale_down_delay});

@@ -41,7 +41,8 @@ struct TargetTrackingSpec {
   bool disable_scale_in = false;
 };
 
-// ---- step and simple: AWS step scaling and simple scaling ----------------------------------------
+// ---- step and simple: AWS step scaling and simple scaling
+// ----------------------------------------
 enum class AdjustmentType { kChange, kExact, kPercent };  // Change/Exact/PercentChangeInCapacity
 enum class Aggregation { kAverage, kMinimum, kMaximum };  // over per-instance samples
 
@@ -74,8 +75,9 @@ struct SimpleSpec {
   Aggregation aggregation = Aggregation::kAverage;
 };
 
-// ---- scheduled: AWS scheduled actions / KEDA cron ------------------------------------------------
-// A parsed 5-field cron expression (minute hour day-of-month month day-of-week), see cron.hpp.
+// ---- scheduled: AWS scheduled actions / KEDA cron
+// ------------------------------------------------ A parsed 5-field cron expression (minute hour
+// day-of-month month day-of-week), see cron.hpp.
 struct CronSchedule;
 // An IANA time zone resolved at load (opaque here; see cron.hpp).
 struct TimeZoneRef;
@@ -92,7 +94,8 @@ struct ScheduledSpec {
   std::optional<int> max;       // replaces the group's max while active
 };
 
-// ---- queue: backlog per instance (KEDA / AWS backlog-per-instance) --------------------------------
+// ---- queue: backlog per instance (KEDA / AWS backlog-per-instance)
+// --------------------------------
 struct QueueSpec {
   MetricRef metric;
   double target_per_instance = 0;
@@ -101,13 +104,13 @@ struct QueueSpec {
 
 // ---- panic: Knative KPA decider ---------------------------------------------------------------
 struct PanicSpec {
-  MetricRef metric;                 // group total (concurrency or requests per second)
-  double target = 0;                // per-instance target value (TargetValue)
-  double total = 0;                 // per-instance total (TotalValue), for burst capacity only
-  double target_burst_capacity = 0; // 0 = no burst capacity accounting, -1 = always proxy
+  MetricRef metric;                  // group total (concurrency or requests per second)
+  double target = 0;                 // per-instance target value (TargetValue)
+  double total = 0;                  // per-instance total (TotalValue), for burst capacity only
+  double target_burst_capacity = 0;  // 0 = no burst capacity accounting, -1 = always proxy
   Duration stable_window = std::chrono::seconds(60);
   double panic_window_percentage = 10;
-  double panic_threshold = 2.0;     // ratio (200 %)
+  double panic_threshold = 2.0;  // ratio (200 %)
   double max_scale_up_rate = 1000;
   double max_scale_down_rate = 2;
   Duration scale_down_delay{0};

@@ -33,8 +33,17 @@ bool compare(const nlohmann::json& got, const nlohmann::json& expected,
     if (!got.is_object()) return false;
     for (auto it = expected.begin(); it != expected.end(); ++it) {
       if (!got.contains(it.key())) return false;
-      bool tolerant = std::find(tolerance_keys.begin(), tolerance_keys.end(), it.key()) !=
-                      tolerance_keys.end();
+      if (it.key() == "error_contains") {
+        // Upstream asserts that the error message contains this text.
+        if (!got[it.key()].is_string() || !it.value().is_string() ||
+            got[it.key()].get<std::string>().find(it.value().get<std::string>()) ==
+                std::string::npos) {
+          return false;
+        }
+        continue;
+      }
+      bool tolerant =
+          std::find(tolerance_keys.begin(), tolerance_keys.end(), it.key()) != tolerance_keys.end();
       if (!compare(got[it.key()], it.value(), tolerance_keys)) {
         if (!(tolerant && matches(got[it.key()], it.value(), 1.0))) return false;
       }
@@ -57,10 +66,8 @@ void Report::result(const std::string& section, const std::string& function,
                     const std::string& upstream_test, const nlohmann::json& got,
                     const nlohmann::json& expected,
                     const std::vector<std::string>& tolerance_keys) {
-  nlohmann::json line = {{"section", section},
-                         {"function", function},
-                         {"upstream_test", upstream_test},
-                         {"got", got}};
+  nlohmann::json line = {
+      {"section", section}, {"function", function}, {"upstream_test", upstream_test}, {"got", got}};
   if (!expected.is_null()) {
     compared_ = true;
     bool pass = compare(got, expected, tolerance_keys);

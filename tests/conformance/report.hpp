@@ -15,8 +15,7 @@ class Report {
   // `tolerance_keys` may differ by up to 1 (KPA excess burst capacity, as upstream allows).
   void result(const std::string& section, const std::string& function,
               const std::string& upstream_test, const nlohmann::json& got,
-              const nlohmann::json& expected,
-              const std::vector<std::string>& tolerance_keys = {});
+              const nlohmann::json& expected, const std::vector<std::string>& tolerance_keys = {});
   // Prints {"section","function","upstream_test","skipped": why}.
   void skip(const std::string& section, const std::string& function,
             const std::string& upstream_test, const std::string& why);
