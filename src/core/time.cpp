@@ -58,7 +58,9 @@ Result<Duration> parse_duration(std::string_view text) {
     double ms = number * static_cast<double>(unit->ms);
     if (ms > static_cast<double>(std::numeric_limits<long long>::max() / 4))
       return bad("too large");
-    total += static_cast<long long>(ms + 0.5);
+    const long long part = static_cast<long long>(ms + 0.5);
+    if (total > std::numeric_limits<long long>::max() / 4 - part) return bad("too large");
+    total += part;
   }
   return Duration{total};
 }

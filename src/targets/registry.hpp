@@ -1,0 +1,37 @@
+// Target types known to tide, keyed by the `type:` of a group's `target:`. Filled explicitly by
+// register_builtin_targets(). Today an entry carries the key schema the config loader validates
+// against; the issue that builds the targets adds a factory member to TargetType (creating the
+// Target from a TargetRef) without changing the config code.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/schema.hpp"
+
+namespace tide {
+
+struct TargetType {
+  std::string name;     // the config's `type:` value
+  std::string summary;  // one line for docs and messages
+  KeySchema config;     // keys of the `target:` mapping (besides `type`)
+};
+
+class TargetRegistry {
+ public:
+  void add(TargetType type);  // replaces an entry of the same name
+  const TargetType* find(std::string_view name) const;
+  std::vector<std::string> names() const;  // in registration order
+  const std::vector<TargetType>& types() const { return types_; }
+
+ private:
+  std::vector<TargetType> types_;
+};
+
+void register_builtin_targets(TargetRegistry& registry);
+
+// The registry with every built-in type, filled on first use by register_builtin_targets().
+const TargetRegistry& builtin_targets();
+
+}  // namespace tide

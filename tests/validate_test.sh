@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Integration test of `tide validate` on the real binary:
+#   bash tests/validate_test.sh <path-to-tide> <source-dir>
+# - every tests/configs/invalid/*.yaml must exit 1 and print each error named by its leading
+#   `# expect: <substring>` comment lines (the substring includes :LINE:COL:);
+# - every examples/*.yaml must validate (exit 0);
+# - hostile inputs (random bytes, deep nesting, missing files) must exit 1 with a diagnostic;
+# and nothing may crash: an exit code above 1, a signal or a hang fails the test.
+set -u
+
+tide=${1:?usage: validate_test.sh TIDE_BINARY SOURCE_DIR}
+src=${2:?usage: validate_test.sh TIDE_BINARY SOURCE_DIR}
+failures=0
+checked=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+fail() {
+  echo "FAIL: $*"
+  failures=$((failures + 1))
+}
+
+# run FILE [ARGS...]: runs `tide validate`, leaving the exit code in $rc and the output in $out.
+run() {
+  out=$(timeout 20 "$tide" validate "$@" 2>&1)
+  rc=$?
+  checked=$((checked + 1))
+}
+
+# Exit codes 0 and 1 are answers; anything else (crash, signal = 128+N, timeout = 124) is a bug.
+check_no_crash() {
+  local what=$1
+  if [ "$rc" -eq 124 ]; then
+    fail "$what: timed out"
+    return 1
+  elif [ "$rc" -gt 1 ]; then
+    fail "$what: crashed or failed with exit code $rc"
+    echo "$out" | head -20
+    return 1
+  fi
+  return 0
+}
+
+# ---- broken configs: exit 1 with the expected diagnostics ----
+shopt -s nullglob
+invalid=("$src"/tests/configs/invalid/*.yaml)
+[ ${#invalid[@]} -gt 0 ] || fail "no files in tests/configs/invalid"
+for file in "${invalid[@]}"; do
+  name=${file#"$src"/}
+  mapfile -t expects < <(sed -n 's/^# expect: //p' "$file")
+  if [ ${#expects[@]} -eq 0 ]; then
+    fail "$name: no '# expect:' line"
+    continue
+  fi
+  run "$file"
+  check_no_crash "$name" || continue
+  if [ "$rc" -ne 1 ]; then
+    fail "$name: expected exit code 1, got $rc"
+    echo "$out" | head -20
+    continue
+  fi
+  for e in "${expects[@]}"; do
+    if ! grep -qF -- "$file$e" <<<"$out"; then
+      fail "$name: missing '$e'"
+      echo "  got:"
+      sed 's/^/    /' <<<"$out" | head -20
+    fi
+  done
+  # Every diagnostic line has the FILE:LINE:COL: error: form (plus the closing count line).
+  while IFS= read -r line; do
+    [[ "$line" =~ ^.+:[0-9]+:[0-9]+:\ error:\ .+ ]] && continue
+    [[ "$line" =~ ^.+:\ [0-9]+\ errors?$ ]] && continue
+    [[ "$line" =~ ^.+:\ error:\ .+ ]] && continue
+    fail "$name: malformed output line: $line"
+  done <<<"$out"
+  # --json: exit 1 and a JSON document naming the errors.
+  run "$file" --json
+  check_no_crash "$name --json" || continue
+  [ "$rc" -eq 1 ] || fail "$name --json: expected exit code 1, got $rc"
+  grep -q '"ok": false' <<<"$out" || fail "$name --json: no \"ok\": false"
+  if command -v python3 >/dev/null; then
+    python3 -c 'import json,sys; json.loads(sys.stdin.read())' <<<"$out" ||
+      fail "$name --json: output is not JSON"
+  fi
+done
+
+# ---- examples: must validate ----
+examples=("$src"/examples/*.yaml)
+[ ${#examples[@]} -gt 0 ] || fail "no examples/*.yaml"
+for file in "${examples[@]}"; do
+  name=${file#"$src"/}
+  run "$file"
+  check_no_crash "$name" || continue
+  if [ "$rc" -ne 0 ]; then
+    fail "$name: expected to validate, got exit code $rc"
+    sed 's/^/    /' <<<"$out" | head -20
+  fi
+  run "$file" --json
+  check_no_crash "$name --json" || continue
+  [ "$rc" -eq 0 ] || fail "$name --json: expected exit code 0, got $rc"
+done
+if [ ${#examples[@]} -gt 1 ]; then
+  run "${examples[@]}"
+  [ "$rc" -eq 0 ] || fail "all examples at once: expected exit code 0, got $rc"
+fi
+
+# ---- hostile inputs: a diagnostic, never a crash ----
+expect_error() {
+  local what=$1
+  shift
+  run "$@"
+  check_no_crash "$what" || return
+  [ "$rc" -eq 1 ] || fail "$what: expected exit code 1, got $rc"
+  grep -q "error: " <<<"$out" || fail "$what: no error line in: $(head -c 300 <<<"$out")"
+}
+
+expect_error "missing file" "$tmp/does-not-exist.yaml"
+expect_error "directory" "$tmp"
+: >"$tmp/empty.yaml"
+expect_error "empty file" "$tmp/empty.yaml"
+printf '%*s' 20000 '' | tr ' ' '[' >"$tmp/brackets.yaml"
+expect_error "20000 nested lists" "$tmp/brackets.yaml"
+{
+  echo "groups:"
+  for i in $(seq 1 400); do printf '%*s- \n' $((i % 100)) ''; done
+} >"$tmp/dashes.yaml"
+expect_error "nested block lists" "$tmp/dashes.yaml"
+printf 'groups:\n  - name: w\n    max: 1e999999\n    interval: 99999999999999999999d\n' >"$tmp/huge.yaml"
+expect_error "huge numbers" "$tmp/huge.yaml"
+RANDOM=4242
+for i in $(seq 1 20); do
+  f="$tmp/random-$i.yaml"
+  : >"$f"
+  for _ in $(seq 1 64); do printf "\\x$(printf %02x $((RANDOM % 256)))" >>"$f"; done
+  run "$f"
+  check_no_crash "random bytes #$i"
+done
+# Truncations of every example at a few points.
+for file in "${examples[@]}"; do
+  size=$(wc -c <"$file")
+  for cut in 7 31 97 211 401 733; do
+    [ "$cut" -lt "$size" ] || continue
+    head -c "$cut" "$file" >"$tmp/cut.yaml"
+    run "$tmp/cut.yaml"
+    check_no_crash "$(basename "$file") cut at $cut"
+  done
+done
+
+echo "validate_test: $checked runs, $failures failures"
+[ "$failures" -eq 0 ]
