@@ -4,6 +4,8 @@
 // SourceType (creating the Source from a SourceSpec) without changing the config code.
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/schema.hpp"
+#include "core/result.hpp"
 
 namespace tide {
 
@@ -23,11 +26,17 @@ struct SourceSpec {
   bool implicit = false;  // not written under `sources:`; referenced by its type name (config.md)
 };
 
+class Source;
+// Creates a live Source from its checked spec (null for a type not implemented yet: the config
+// validates, but `tide run` reports the type as unavailable).
+using SourceFactory = std::function<Result<std::unique_ptr<Source>>(const SourceSpec&)>;
+
 struct SourceType {
   std::string name;     // the config's `type:` value
   std::string summary;  // one line for docs and messages
   KeySchema config;     // keys of the source's own mapping (besides `name` and `type`)
   KeySchema query;      // keys of a policy's `metric:` mapping (besides `source`)
+  SourceFactory create;  // set by register_builtin_sources for implemented types
 };
 
 class SourceRegistry {

@@ -4,18 +4,39 @@
 // Target from a TargetRef) without changing the config code.
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "config/schema.hpp"
+#include "core/result.hpp"
+#include "policy/spec.hpp"
 
 namespace tide {
+
+class Clock;
+class Target;
+class TargetStateStore;
+
+// What a target gets besides its own config: its group's name, a key/value space in the state
+// store that survives restarts (e.g. pids to re-adopt), and the clock.
+struct TargetContext {
+  std::string group;
+  TargetStateStore* state = nullptr;
+  const Clock* clock = nullptr;
+};
+
+// Creates a live Target (null for a type not implemented yet).
+using TargetFactory =
+    std::function<Result<std::unique_ptr<Target>>(const TargetRef&, const TargetContext&)>;
 
 struct TargetType {
   std::string name;     // the config's `type:` value
   std::string summary;  // one line for docs and messages
   KeySchema config;     // keys of the `target:` mapping (besides `type`)
+  TargetFactory create;  // set by register_builtin_targets for implemented types
 };
 
 class TargetRegistry {
