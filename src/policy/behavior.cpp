@@ -168,10 +168,11 @@ int cooldown(int current, int desired, const BehaviorSpec& behavior, const Group
 }
 
 // AWS instance warmup (aws_policies_spec.md 1.3): while instances warm up the group may grow but
-// not shrink, since the warming instances will soon take load the metric does not show yet.
+// not shrink, since the warming instances will soon take load the metric does not show yet. Only
+// with a configured warmup: HPA (no warmup) scales in with unready pods, and so does tide then.
 int warmup(int current, int desired, int warming, const BehaviorSpec& behavior,
            const GroupHistory& history, TimePoint now) {
-  if (desired >= current) return desired;
+  if (desired >= current || behavior.warmup.count() <= 0) return desired;
   const bool recent_scale_out =
       history.last_scale_out && younger_than(*history.last_scale_out, behavior.warmup, now);
   return warming > 0 || recent_scale_out ? current : desired;

@@ -41,8 +41,8 @@ int rate_limit(int current, int desired, const BehaviorSpec& behavior, const Gro
 int cooldown(int current, int desired, const BehaviorSpec& behavior, const GroupHistory& history,
              TimePoint now);
 
-// AWS warmup: no scale-in while instances warm up (`warming` > 0 or a scale-out younger than
-// behavior.warmup).
+// AWS warmup: with behavior.warmup > 0, no scale-in while instances warm up (`warming` > 0 or a
+// scale-out younger than behavior.warmup). With no warmup configured the stage passes through.
 int warmup(int current, int desired, int warming, const BehaviorSpec& behavior,
            const GroupHistory& history, TimePoint now);
 
