@@ -3,7 +3,8 @@
 #   bash tests/validate_test.sh <path-to-tide> <source-dir>
 # - every tests/configs/invalid/*.yaml must exit 1 and print each error named by its leading
 #   `# expect: <substring>` comment lines (the substring includes :LINE:COL:);
-# - every examples/*.yaml must validate (exit 0);
+# - every examples/*.yaml config must validate (exit 0); simulation scenarios
+#   (examples/simulate-*.yaml) are another format, checked by tests/simulate_test.sh;
 # - hostile inputs (random bytes, deep nesting, missing files) must exit 1 with a diagnostic;
 # and nothing may crash: an exit code above 1, a signal or a hang fails the test.
 set -u
@@ -85,7 +86,10 @@ for file in "${invalid[@]}"; do
 done
 
 # ---- examples: must validate ----
-examples=("$src"/examples/*.yaml)
+examples=()
+for file in "$src"/examples/*.yaml; do
+  case "$(basename "$file")" in simulate-*) ;; *) examples+=("$file") ;; esac
+done
 [ ${#examples[@]} -gt 0 ] || fail "no examples/*.yaml"
 for file in "${examples[@]}"; do
   name=${file#"$src"/}

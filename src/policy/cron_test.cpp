@@ -288,7 +288,8 @@ TEST(CronSearch, AgreesWithMinuteScan) {
   for (const char* text : crons) {
     const CronSchedule cron = *parse_cron(text);
     for (const Window& w : windows) {
-      const TimeZoneRef& zone = **resolve_time_zone(w.zone);
+      const std::shared_ptr<const TimeZoneRef> zone_ref = *resolve_time_zone(w.zone);
+      const TimeZoneRef& zone = *zone_ref;
       for (Duration window : {hours(3), hours(50), hours(24 * 20)}) {
         std::optional<TimePoint> want_prev, want_next;
         const auto local_now =
