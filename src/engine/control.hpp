@@ -21,11 +21,11 @@ struct GroupView {
   int min = 0, max = 0;
   Duration interval{0};
   bool dry_run = false;
-  GroupFlags flags;                        // paused, manual override
-  std::optional<TargetStatus> status;      // last status read from the target
-  std::optional<DecisionRecord> last;      // last recorded decision
-  int consecutive_failures = 0;            // evaluations in a row with a source or target error
-  std::string last_error;                  // never contains credentials
+  GroupFlags flags;                    // paused, manual override
+  std::optional<TargetStatus> status;  // last status read from the target
+  std::optional<DecisionRecord> last;  // last recorded decision
+  int consecutive_failures = 0;        // evaluations in a row with a source or target error
+  std::string last_error;              // never contains credentials
   std::optional<TimePoint> next_evaluation;
 };
 

@@ -369,8 +369,8 @@ TEST_P(Warmup, Holds) {
 INSTANTIATE_TEST_SUITE_P(
     Aws, Warmup,
     ::testing::Values(WarmupCase{"warming_blocks_scale_in", 6, 4, 1, 120, std::nullopt, 6},
-                      WarmupCase{"no_warmup_configured_allows_scale_in", 6, 4, 1, 0,
-                                 std::nullopt, 4},
+                      WarmupCase{"no_warmup_configured_allows_scale_in", 6, 4, 1, 0, std::nullopt,
+                                 4},
                       WarmupCase{"warming_allows_scale_out", 6, 8, 2, 120, 10, 8},
                       WarmupCase{"recent_scale_out_blocks_scale_in", 6, 4, 0, 120, 60, 6},
                       WarmupCase{"scale_out_past_warmup_allows_scale_in", 6, 4, 0, 120, 120, 4},

@@ -32,10 +32,10 @@ class Source;
 using SourceFactory = std::function<Result<std::unique_ptr<Source>>(const SourceSpec&)>;
 
 struct SourceType {
-  std::string name;     // the config's `type:` value
-  std::string summary;  // one line for docs and messages
-  KeySchema config;     // keys of the source's own mapping (besides `name` and `type`)
-  KeySchema query;      // keys of a policy's `metric:` mapping (besides `source`)
+  std::string name;      // the config's `type:` value
+  std::string summary;   // one line for docs and messages
+  KeySchema config;      // keys of the source's own mapping (besides `name` and `type`)
+  KeySchema query;       // keys of a policy's `metric:` mapping (besides `source`)
   SourceFactory create;  // set by register_builtin_sources for implemented types
 };
 

@@ -42,7 +42,8 @@ class Source {
   // hang), must not throw, and is safe to call from several threads at once. `endpoints` lists
   // the group's instances for sources that read each instance (prometheus-scrape with
   // `per_instance: true`); others ignore it. An empty vector is "no data", not an error.
-  virtual Result<std::vector<Sample>> read(int query, const std::vector<InstanceEndpoint>& endpoints,
+  virtual Result<std::vector<Sample>> read(int query,
+                                           const std::vector<InstanceEndpoint>& endpoints,
                                            TimePoint now, Duration timeout) = 0;
 };
 

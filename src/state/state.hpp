@@ -25,9 +25,9 @@ struct DecisionRecord {
   TimePoint at;
   int current = 0;
   int desired = 0;
-  std::string bound_by;     // stage name or ""
-  std::string outcome;      // "unchanged", "pending", "applied", "failed: ...", "dry-run", "paused"
-  nlohmann::json account;   // decision_to_json() of the decision
+  std::string bound_by;    // stage name or ""
+  std::string outcome;     // "unchanged", "pending", "applied", "failed: ...", "dry-run", "paused"
+  nlohmann::json account;  // decision_to_json() of the decision
 };
 
 struct GroupFlags {
@@ -61,7 +61,8 @@ class StateStore {
 
   // Key/value space of one group's target (TargetStateStore below wraps it).
   virtual Result<std::optional<std::string>> get(std::string_view group, std::string_view key) = 0;
-  virtual Result<void> put(std::string_view group, std::string_view key, std::string_view value) = 0;
+  virtual Result<void> put(std::string_view group, std::string_view key,
+                           std::string_view value) = 0;
 
   // Removes decisions older than `keep` per group (the log is bounded).
   virtual Result<void> prune(std::string_view group, int keep) = 0;
@@ -78,7 +79,8 @@ Result<GroupHistory> history_from_json(const nlohmann::json& json);
 // The slice of the store a target sees: its own group's key/value space.
 class TargetStateStore {
  public:
-  TargetStateStore(StateStore& store, std::string group) : store_(store), group_(std::move(group)) {}
+  TargetStateStore(StateStore& store, std::string group)
+      : store_(store), group_(std::move(group)) {}
   Result<std::optional<std::string>> get(std::string_view key) { return store_.get(group_, key); }
   Result<void> put(std::string_view key, std::string_view value) {
     return store_.put(group_, key, value);

@@ -33,9 +33,9 @@ using TargetFactory =
     std::function<Result<std::unique_ptr<Target>>(const TargetRef&, const TargetContext&)>;
 
 struct TargetType {
-  std::string name;     // the config's `type:` value
-  std::string summary;  // one line for docs and messages
-  KeySchema config;     // keys of the `target:` mapping (besides `type`)
+  std::string name;      // the config's `type:` value
+  std::string summary;   // one line for docs and messages
+  KeySchema config;      // keys of the `target:` mapping (besides `type`)
   TargetFactory create;  // set by register_builtin_targets for implemented types
 };
 
