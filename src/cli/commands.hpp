@@ -2,8 +2,11 @@
 // code and writes to the streams it is given (so tests can run commands in-process).
 #pragma once
 
+#include <functional>
 #include <iosfwd>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace tide::cli {
 
@@ -13,5 +16,90 @@ int run_decide(const std::string& file, bool explain, std::ostream& out, std::os
 
 // tide demo [--trace FILE]: replays a day of a real trace through the decision core.
 int run_demo(const std::string& source_dir, std::ostream& out, std::ostream& err);
+
+}  // namespace tide::cli
+
+namespace tide::cli {
+
+// tide worker --port N: the demo's worker process (see cli/worker.hpp for the HTTP API and the
+// metrics). Runs until SIGTERM/SIGINT; returns the exit code.
+struct WorkerOptions {
+  std::string host = "127.0.0.1";
+  int port = 0;               // 0: any free port (printed on stdout)
+  int concurrency = 2;        // work slots
+  int queue = 32;             // requests that may wait for a slot; more get 503
+  int work_ms = 20;           // CPU per /work request without ?ms=
+  double window_seconds = 5;  // utilization window
+};
+int run_worker(const WorkerOptions& options, std::ostream& out, std::ostream& err);
+
+}  // namespace tide::cli
+
+// ---- live control over the HTTP API (cli/client.cpp; the API is in api/server.hpp) ----
+namespace CLI {
+class App;
+}
+
+namespace tide::cli {
+
+inline constexpr const char* kDefaultApi = "http://127.0.0.1:9460";
+
+struct ClientOptions {
+  std::string api = kDefaultApi;  // http(s)://host:port[/prefix]; a bare host:port means http
+  std::string token;              // bearer token for pause/resume/set; never printed
+};
+
+// tide status [--json]: every group as a table.
+int run_status(const ClientOptions& options, bool json, std::ostream& out, std::ostream& err);
+// tide history GROUP [--limit N] [--before ID] [--json]: recent decisions, newest first.
+int run_history(const ClientOptions& options, const std::string& group, int limit,
+                std::optional<long long> before, bool json, std::ostream& out, std::ostream& err);
+// tide explain GROUP [DECISION_ID] [--json]: one decision's account (default: the latest).
+int run_explain(const ClientOptions& options, const std::string& group,
+                std::optional<long long> decision_id, bool json, std::ostream& out,
+                std::ostream& err);
+// tide pause GROUP / tide resume GROUP.
+int run_pause(const ClientOptions& options, const std::string& group, bool pause, bool json,
+              std::ostream& out, std::ostream& err);
+// tide set GROUP N --for 30m.
+int run_set(const ClientOptions& options, const std::string& group, int capacity,
+            const std::string& for_duration, bool json, std::ostream& out, std::ostream& err);
+
+// Adds status, history, explain, pause, resume and set (with --api, default $TIDE_API, and
+// --token, default $TIDE_TOKEN) to `app`. After app.parse(), the returned function runs the one
+// that was chosen and returns its exit code, or nullopt when none of them was.
+std::function<std::optional<int>()> add_client_commands(CLI::App& app, std::ostream& out,
+                                                        std::ostream& err);
+
+}  // namespace tide::cli
+
+namespace tide::cli {
+
+// tide run -c FILE [--log-format logfmt|json]: the daemon (src/cli/run.cpp). Config errors are
+// printed as FILE:LINE:COL and give exit code 1; SIGHUP reloads the config, SIGTERM/SIGINT stop
+// after the evaluations in flight (exit 0). `log_format` empty: the config's log.format.
+int run_daemon(const std::string& config_path, const std::string& log_format, std::ostream& out,
+               std::ostream& err);
+
+}  // namespace tide::cli
+
+namespace tide::cli {
+
+// tide simulate SCENARIO.yaml [--json] [--report FILE.html] [--policy NAME ...] [--threads N]
+// [--dump-situations DIR [--sample N]] (src/cli/simulate_command.cpp, docs/simulate.md): replays
+// the scenario's trace through every policy and prints the results table (or, with --json, one
+// JSON document), and writes the HTML report. Scenario errors are printed as FILE:LINE:COL, trace
+// errors as FILE:LINE; both give exit code 1, as does a policy that could not be replayed.
+struct SimulateOptions {
+  std::string scenario;
+  bool json = false;
+  std::string report;                 // --report: the HTML page to write ("" = none)
+  std::vector<std::string> policies;  // --policy: only these (hpa and oracle stay: the references)
+  int threads = 0;                    // 0 = every core
+  std::string dump_dir;  // --dump-situations: every sample-th decision of every group as
+                         // DIR/<policy>-<n>.json (a tide decide situation) + .expected
+  long long sample = 100;
+};
+int run_simulate(const SimulateOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace tide::cli

@@ -33,6 +33,76 @@ int main(int argc, char** argv) {
   auto* demo = app.add_subcommand("demo", "Replay a real day of web traffic through tide");
   demo->add_option("--trace", demo_trace, "NASA-HTTP per-minute CSV")->capture_default_str();
 
+  // The demo's worker process; hidden from the command list (group "").
+  tide::cli::WorkerOptions worker_options;
+  auto* worker = app.add_subcommand("worker",
+                                    "Run the demo's worker: an HTTP server whose "
+                                    "requests cost CPU, with Prometheus metrics");
+  worker->group("");
+  worker->add_option("--port", worker_options.port, "Port on 127.0.0.1 (0: any free port)")
+      ->capture_default_str();
+  worker
+      ->add_option("--concurrency", worker_options.concurrency,
+                   "Requests worked on at the same time")
+      ->capture_default_str();
+  worker->add_option("--queue", worker_options.queue, "Requests that may wait; more get 503")
+      ->capture_default_str();
+  worker->add_option("--work-ms", worker_options.work_ms, "CPU ms per /work request without ?ms=")
+      ->capture_default_str();
+  worker->add_option("--window", worker_options.window_seconds, "Utilization window in seconds")
+      ->capture_default_str();
+
+  std::string run_config;
+  std::string run_log_format;
+  auto* run = app.add_subcommand("run",
+                                 "Run the autoscaler: evaluate every group on its interval "
+                                 "and scale its target (SIGHUP reloads, SIGTERM stops)");
+  run->add_option("-c,--config", run_config, "Config file (YAML)")->required();
+  run->add_option("--log-format", run_log_format,
+                  "logfmt or json (default: the config's log.format)")
+      ->check(CLI::IsMember({"logfmt", "json"}));
+
+  tide::cli::SimulateOptions simulate_options;
+  auto* simulate = app.add_subcommand(
+      "simulate",
+      "Replay a trace through policies and compare them with the offline optimum (see "
+      "docs/simulate.md)");
+  simulate->footer(
+      "Prints a table per policy: cost (instance-hours, charged hours, money, x oracle), SLO "
+      "(work late or dropped, time under-provisioned), the elasticity metrics, speedup vs hpa and "
+      "scale actions.\nExamples:\n"
+      "  tide simulate examples/simulate-worldcup98.yaml\n"
+      "  tide simulate examples/simulate-worldcup98.yaml --json > results.json\n"
+      "  tide simulate examples/simulate-worldcup98.yaml --report report.html\n"
+      "  tide simulate examples/simulate-nasa.yaml --policy kpa --dump-situations /tmp/s "
+      "--sample 500\n");
+  simulate->add_option("SCENARIO", simulate_options.scenario, "Scenario file (YAML)")->required();
+  simulate->add_flag("--json", simulate_options.json,
+                     "Print one JSON document instead of the table");
+  simulate->add_option("--report", simulate_options.report,
+                       "Also write a self-contained HTML report with charts to this file");
+  simulate->add_option("--policy", simulate_options.policies,
+                       "Only this policy (repeatable; hpa and oracle always run: they are the "
+                       "references of the ratios)");
+  simulate
+      ->add_option("--threads", simulate_options.threads,
+                   "Policies replayed in parallel (0: one per core)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  auto* dump_option = simulate->add_option(
+      "--dump-situations", simulate_options.dump_dir,
+      "Write every Nth decision of every group as a tide decide situation (DIR/<policy>-<n>.json) "
+      "with the simulator's decision (DIR/<policy>-<n>.expected)");
+  simulate
+      ->add_option("--sample", simulate_options.sample,
+                   "N for --dump-situations: every Nth decision")
+      ->check(CLI::PositiveNumber)
+      ->needs(dump_option)
+      ->capture_default_str();
+
+  // status, history, explain, pause, resume, set: clients of `tide run`'s HTTP API.
+  auto run_client = tide::cli::add_client_commands(app, std::cout, std::cerr);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -45,8 +115,12 @@ int main(int argc, char** argv) {
     }
     if (*validate)
       return tide::cli::run_validate(validate_files, validate_json, std::cout, std::cerr);
+    if (*run) return tide::cli::run_daemon(run_config, run_log_format, std::cout, std::cerr);
     if (*decide) return tide::cli::run_decide(decide_file, decide_explain, std::cout, std::cerr);
     if (*demo) return tide::cli::run_demo(demo_trace, std::cout, std::cerr);
+    if (*simulate) return tide::cli::run_simulate(simulate_options, std::cout, std::cerr);
+    if (auto code = run_client()) return *code;
+    if (*worker) return tide::cli::run_worker(worker_options, std::cout, std::cerr);
   } catch (const std::exception& e) {
     std::cerr << "tide: error: " << e.what() << '\n';
     return 1;

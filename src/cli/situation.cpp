@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include "config/config.hpp"
 
 namespace tide {
@@ -306,6 +308,111 @@ std::expected<Situation, std::vector<std::string>> parse_situation(std::string_v
   }
   if (!r.errors().empty()) return std::unexpected(r.errors());
   return s;
+}
+
+// ---- situation_to_json: the writer (appended; the parser above is the reference)
+// -------------------
+namespace {
+
+const char* instance_state_name(InstanceState state) {
+  switch (state) {
+    case InstanceState::kReady:
+      return "ready";
+    case InstanceState::kWarming:
+      return "warming";
+    case InstanceState::kMissing:
+      return "missing";
+  }
+  return "ready";
+}
+
+nlohmann::json reading_to_json(const MetricReading& reading) {
+  nlohmann::json out = {{"ok", reading.ok}};
+  // NaN and infinities have no JSON spelling; a reading without a value is only valid with ok:
+  // false or instances, which is what a source reports in those cases anyway.
+  if (std::isfinite(reading.value)) out["value"] = reading.value;
+  if (!reading.instances.empty()) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const InstanceSample& sample : reading.instances) {
+      nlohmann::json item = {{"request", sample.request},
+                             {"state", instance_state_name(sample.state)}};
+      if (std::isfinite(sample.value)) item["value"] = sample.value;
+      list.push_back(std::move(item));
+    }
+    out["instances"] = std::move(list);
+  }
+  return out;
+}
+
+nlohmann::json events_to_json(const std::vector<ScaleEvent>& events) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const ScaleEvent& e : events) {
+    list.push_back({{"at", format_time(e.at)}, {"change", e.change}, {"outdated", e.outdated}});
+  }
+  return list;
+}
+
+// A policy's state as parse_history reads it back; null when there is nothing to say (the parser
+// then leaves PolicyState at its defaults, panic_initialized false included).
+nlohmann::json policy_state_to_json(const PolicyState& state) {
+  const bool empty = !state.last_triggered && !state.panic_time && state.max_panic_pods == 0 &&
+                     !state.panic_initialized && state.metric.empty() && state.delay_window.empty();
+  if (empty) return nullptr;
+  nlohmann::json out = nlohmann::json::object();
+  if (state.last_triggered) out["last_triggered"] = format_time(*state.last_triggered);
+  if (state.panic_time) out["panic_time"] = format_time(*state.panic_time);
+  out["max_panic_pods"] = state.max_panic_pods;
+  nlohmann::json metric = nlohmann::json::array();
+  for (const MetricPoint& p : state.metric) {
+    metric.push_back({{"at", format_time(p.at)}, {"value", p.value}});
+  }
+  out["metric"] = std::move(metric);
+  nlohmann::json delay = nlohmann::json::array();
+  for (const Recommendation& r : state.delay_window) {
+    delay.push_back({{"at", format_time(r.at)}, {"value", r.value}});
+  }
+  out["delay_window"] = std::move(delay);
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json situation_to_json(const nlohmann::json& group_json, const Observation& observation,
+                                 const GroupHistory& history, TimePoint now) {
+  nlohmann::json metrics = nlohmann::json::array();
+  for (const MetricReading& reading : observation.metrics) {
+    metrics.push_back(reading_to_json(reading));
+  }
+
+  nlohmann::json recommendations = nlohmann::json::array();
+  for (const Recommendation& r : history.recommendations) {
+    recommendations.push_back({{"at", format_time(r.at)}, {"value", r.value}});
+  }
+  nlohmann::json h = {{"initialized", history.initialized},
+                      {"consecutive_no_data", history.consecutive_no_data},
+                      {"recommendations", std::move(recommendations)},
+                      {"scale_up_events", events_to_json(history.scale_up_events)},
+                      {"scale_down_events", events_to_json(history.scale_down_events)}};
+  if (history.last_scale_out) h["last_scale_out"] = format_time(*history.last_scale_out);
+  if (history.last_scale_in) h["last_scale_in"] = format_time(*history.last_scale_in);
+
+  // One entry per policy (the observation has one reading per policy), trailing nulls dropped.
+  const std::size_t n = std::min(observation.metrics.size(), history.policies.size());
+  nlohmann::json policies = nlohmann::json::array();
+  std::size_t last_non_null = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    policies.push_back(policy_state_to_json(history.policies[i]));
+    if (!policies.back().is_null()) last_non_null = i + 1;
+  }
+  if (last_non_null > 0) {
+    policies.erase(policies.begin() + static_cast<std::ptrdiff_t>(last_non_null), policies.end());
+    h["policies"] = std::move(policies);
+  }
+
+  return {{"now", format_time(now)},        {"group", group_json},
+          {"current", observation.current}, {"ready", observation.ready},
+          {"warming", observation.warming}, {"metrics", std::move(metrics)},
+          {"history", std::move(h)}};
 }
 
 }  // namespace tide

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "policy/decide.hpp"
 
 namespace tide {
@@ -28,5 +30,13 @@ struct Situation {
 // Errors come back as "FILE:LINE:COL: error: message" lines, all of them.
 std::expected<Situation, std::vector<std::string>> parse_situation(std::string_view text,
                                                                    std::string_view filename);
+
+// The inverse of parse_situation: a situation document (docs/decide.md) from exactly what decide()
+// is given. `group_json` is the group as written in a config (the config schema; `target` may be
+// omitted). Every time is absolute RFC 3339 (milliseconds kept), the history is complete (policy
+// state included), so parse_situation(situation_to_json(...)) gives decide() the same inputs.
+// Used by `tide simulate --dump-situations`.
+nlohmann::json situation_to_json(const nlohmann::json& group_json, const Observation& observation,
+                                 const GroupHistory& history, TimePoint now);
 
 }  // namespace tide

@@ -4,6 +4,13 @@
 #include <utility>
 
 #include "config/checks.hpp"
+#include "sources/exec/exec.hpp"
+#include "sources/http_json/http_json.hpp"
+#include "sources/prometheus/prometheus.hpp"
+#include "sources/prometheus_scrape/scrape.hpp"
+#include "sources/redis/redis.hpp"
+#include "sources/static/static.hpp"
+#include "sources/system/system.hpp"
 
 namespace tide {
 
@@ -66,6 +73,9 @@ void register_builtin_sources(SourceRegistry& registry) {
                           .help = "extra HTTP headers sent with every query"},
                          {.name = "bearer_token_env",
                           .help = "environment variable holding a bearer token"},
+                         {.name = "cache_window",
+                          .kind = K::kDuration,
+                          .help = "identical queries within this window share one request (1s)"},
                      }},
       .query = {.keys =
                     {
@@ -76,6 +86,7 @@ void register_builtin_sources(SourceRegistry& registry) {
                         {.name = "instance_label",
                          .help = "label whose values name instances: per-instance samples"},
                     }},
+      .create = make_prometheus_source,
   });
   registry.add({
       .name = "prometheus-scrape",
@@ -84,14 +95,23 @@ void register_builtin_sources(SourceRegistry& registry) {
                      {
                          {.name = "urls",
                           .kind = K::kStringList,
-                          .required = true,
                           .help = "endpoints to scrape; one per instance",
                           .check = checks::http_url},
+                         {.name = "per_instance",
+                          .kind = K::kBool,
+                          .help = "scrape each of the group's instances at its address instead"},
+                         {.name = "path",
+                          .help = "path scraped on each instance (/metrics)",
+                          .needs = {"per_instance"}},
                          {.name = "timeout", .kind = K::kDuration, .help = "scrape timeout (5s)"},
                          {.name = "headers",
                           .kind = K::kStringMap,
                           .help = "extra HTTP headers sent with every scrape"},
-                     }},
+                         {.name = "cache_window",
+                          .kind = K::kDuration,
+                          .help = "a scrape serves every query within this window (1s)"},
+                     },
+                 .exactly_one_of = {{"urls", "per_instance"}}},
       .query = {.keys =
                     {
                         {.name = "name",
@@ -104,7 +124,11 @@ void register_builtin_sources(SourceRegistry& registry) {
                         {.name = "rate",
                          .kind = K::kBool,
                          .help = "per-second rate of a counter between two scrapes (false)"},
+                        {.name = "aggregate",
+                         .help = "how an endpoint's matching series combine (sum)",
+                         .choices = {"sum", "avg", "min", "max", "count"}},
                     }},
+      .create = make_prometheus_scrape_source,
   });
   registry.add({
       .name = "cloudwatch",
@@ -173,10 +197,12 @@ void register_builtin_sources(SourceRegistry& registry) {
                          .help = "the list or stream key",
                          .check = checks::not_empty},
                         {.name = "kind",
-                         .help = "list (LLEN, default), stream (XLEN) or pending (XPENDING)",
-                         .choices = {"list", "stream", "pending"}},
+                         .help = "list (LLEN, default), stream (XLEN), pending (XPENDING) or zset "
+                                 "(ZCARD)",
+                         .choices = {"list", "stream", "pending", "zset"}},
                         {.name = "group", .help = "consumer group (kind: pending)"},
                     }},
+      .create = make_redis_source,
   });
   registry.add({
       .name = "system",
@@ -186,6 +212,7 @@ void register_builtin_sources(SourceRegistry& registry) {
                           .required = true,
                           .help = "cpu (%), memory (%), load1, load5 or load15",
                           .choices = {"cpu", "memory", "load1", "load5", "load15"}}}},
+      .create = [](const SourceSpec& spec) { return make_system_source(spec); },
   });
   registry.add({
       .name = "http-json",
@@ -196,6 +223,9 @@ void register_builtin_sources(SourceRegistry& registry) {
                    {.name = "url", .required = true, .help = "base URL", .check = checks::http_url},
                    {.name = "timeout", .kind = K::kDuration, .help = "request timeout (5s)"},
                    {.name = "headers", .kind = K::kStringMap, .help = "extra HTTP headers"},
+                   {.name = "cache_window",
+                    .kind = K::kDuration,
+                    .help = "queries of the same URL within this window share one request (1s)"},
                }},
       .query = {.keys =
                     {
@@ -205,6 +235,7 @@ void register_builtin_sources(SourceRegistry& registry) {
                          .check = checks::json_pointer},
                         {.name = "path", .help = "appended to the source's url"},
                     }},
+      .create = make_http_json_source,
   });
   registry.add({
       .name = "exec",
@@ -219,12 +250,16 @@ void register_builtin_sources(SourceRegistry& registry) {
                     {
                         {.name = "command",
                          .required = true,
-                         .help = "shell command (/bin/sh -c) printing one number",
+                         .help = "command printing one number (split into words, no shell)",
                          .check = checks::not_empty},
+                        {.name = "shell",
+                         .kind = K::kBool,
+                         .help = "run the command with /bin/sh -c (false)"},
                         {.name = "timeout",
                          .kind = K::kDuration,
                          .help = "overrides the source's timeout"},
                     }},
+      .create = make_exec_source,
   });
   registry.add({
       .name = "static",
@@ -245,6 +280,7 @@ void register_builtin_sources(SourceRegistry& registry) {
       .query = {.keys = {{.name = "value",
                           .kind = K::kNumber,
                           .help = "overrides the source's value for this metric"}}},
+      .create = make_static_source,
   });
 }
 

@@ -4,6 +4,9 @@
 #include <utility>
 
 #include "config/checks.hpp"
+#include "targets/exec/exec_target.hpp"
+#include "targets/local_process/local_process.hpp"
+#include "targets/static/static_target.hpp"
 
 namespace tide {
 
@@ -79,7 +82,12 @@ void register_builtin_targets(TargetRegistry& registry) {
                          {.name = "restart",
                           .kind = K::kBool,
                           .help = "restart crashed processes (true)"},
+                         {.name = "log_file",
+                          .help = "stdout and stderr of each process, appended; {index} and "
+                                  "{port} are replaced (default: discarded)",
+                          .check = checks::not_empty},
                      }},
+      .create = make_local_process_target,
   });
   registry.add({
       .name = "exec",
@@ -98,6 +106,7 @@ void register_builtin_targets(TargetRegistry& registry) {
                          {.name = "env", .kind = K::kStringMap, .help = "extra environment"},
                          {.name = "working_dir", .help = "working directory"},
                      }},
+      .create = make_exec_target,
   });
   registry.add({
       .name = "aws-asg",
@@ -168,6 +177,7 @@ void register_builtin_targets(TargetRegistry& registry) {
                           .kind = K::kDuration,
                           .help = "new instances are warming for this long (0)"},
                      }},
+      .create = make_static_target,
   });
 }
 

@@ -26,6 +26,7 @@ struct TargetContext {
   std::string group;
   TargetStateStore* state = nullptr;
   const Clock* clock = nullptr;
+  int min = 0;  // the group's min (the static target's default capacity)
 };
 
 // Creates a live Target (null for a type not implemented yet).

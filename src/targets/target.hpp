@@ -15,24 +15,28 @@ namespace tide {
 class TargetStateStore;  // state.hpp: per-group key/value a target may persist (e.g. its pids)
 
 struct InstanceStatus {
-  std::string id;          // stable id (pid, instance id)
-  std::string address;     // host:port where the instance serves and exposes metrics, if any
+  std::string id;       // stable id (pid, instance id)
+  std::string address;  // host:port where the instance serves and exposes metrics, if any
   InstanceState state = InstanceState::kWarming;  // ready, warming (booting/not yet ready), missing
-  std::string detail;      // e.g. "restarted after exit 137"
+  std::string detail;                             // e.g. "restarted after exit 137"
 };
 
 struct TargetStatus {
   int desired = 0;  // the capacity the target was last asked for (HPA scale.spec.replicas)
   std::vector<InstanceStatus> instances;
+  // Instances that exited without being asked to (crashes, kills by others, readiness timeouts)
+  // since the target object was created: a counter for the engine's /metrics. 0 for targets that
+  // cannot tell.
+  long long unexpected_exits = 0;
   int ready() const;
   int warming() const;
 };
 
 struct ScaleRequest {
   int desired = 0;
-  std::string reason;        // the decision's one-line explanation, for the target's own logs
-  long long decision_id = 0; // the recorded decision this applies; targets may use it to be
-                             // idempotent across restarts
+  std::string reason;         // the decision's one-line explanation, for the target's own logs
+  long long decision_id = 0;  // the recorded decision this applies; targets may use it to be
+                              // idempotent across restarts
 };
 
 class Target {

@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Integration test of `tide worker`, the demo's worker process: its HTTP API (/work, /metrics,
+# /healthz), saturation (503 once the slots and the queue are full) and a clean exit on SIGTERM
+# that lets in-flight requests finish. Every worker started here is killed on exit; every wait
+# is bounded.
+set -uo pipefail
+tide="$1"
+failures=0
+passes=0
+tmp=$(mktemp -d)
+pids=()
+
+cleanup() {
+  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null; done
+  wait 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+pass() { passes=$((passes + 1)); }
+fail() {
+  echo "FAIL $1"
+  failures=$((failures + 1))
+}
+
+# start_worker NAME ARGS...: starts a worker on a free port; sets $port and $pid.
+start_worker() {
+  local name="$1"
+  shift
+  "$tide" worker --port 0 "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+  pid=$!
+  pids+=("$pid")
+  port=""
+  for _ in $(seq 200); do
+    port=$(sed -n 's/^tide worker listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/$name.out")
+    [ -n "$port" ] && return 0
+    sleep 0.05
+  done
+  echo "worker $name did not start: $(cat "$tmp/$name.err")"
+  return 1
+}
+
+# wait_exit PID SECONDS: waits for PID to exit and sets $status to its exit status ("timeout"
+# after SECONDS).
+wait_exit() {
+  local pid="$1" limit="$2"
+  status="timeout"
+  for _ in $(seq $((limit * 20))); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      wait "$pid"
+      status=$?
+      return 0
+    fi
+    sleep 0.05
+  done
+  return 1
+}
+
+get() { curl -s --max-time 10 "$@"; }
+code() { curl -s --max-time 10 -o /dev/null -w '%{http_code}' "$@"; }
+metric() {  # metric NAME: the value of an unlabelled sample
+  get "http://127.0.0.1:$port/metrics" | awk -v n="$1" '$1 == n { print $2 }'
+}
+
+# ---- the API ----
+if start_worker api --concurrency 2 --work-ms 5; then
+  base="http://127.0.0.1:$port"
+  [ "$(get "$base/healthz")" = "ok" ] && pass || fail "healthz: want ok"
+  out=$(get "$base/work?ms=30")
+  [[ "$out" == '{"ms":30,'* ]] && pass || fail "work: got '$out'"
+  out=$(get "$base/work")
+  [[ "$out" == '{"ms":5,'* ]] && pass || fail "work default ms: got '$out'"
+  for bad in abc -1 10001 1.5; do
+    [ "$(code "$base/work?ms=$bad")" = 400 ] && pass || fail "work?ms=$bad: want 400"
+  done
+  [ "$(code "$base/nope")" = 404 ] && pass || fail "unknown path: want 404"
+
+  text=$(get "$base/metrics")
+  for name in tide_worker_requests_total:counter tide_worker_rejected_total:counter \
+    tide_worker_in_flight:gauge tide_worker_queued:gauge tide_worker_concurrency:gauge \
+    tide_worker_busy_seconds_total:counter tide_worker_utilization_percent:gauge \
+    tide_worker_request_duration_seconds:histogram process_start_time_seconds:gauge \
+    process_cpu_seconds_total:counter; do
+    grep -qx "# TYPE ${name%%:*} ${name##*:}" <<<"$text" && pass || fail "metrics: no TYPE for $name"
+  done
+  [ "$(metric tide_worker_requests_total)" = 2 ] && pass || fail "requests_total: want 2"
+  [ "$(metric tide_worker_concurrency)" = 2 ] && pass || fail "concurrency: want 2"
+  busy=$(metric tide_worker_busy_seconds_total)
+  awk -v b="$busy" 'BEGIN { exit !(b >= 0.035 && b < 5) }' && pass || fail "busy_seconds_total: $busy, want >= 0.035"
+  grep -q '^tide_worker_request_duration_seconds_bucket{le="+Inf"} 2$' <<<"$text" && pass ||
+    fail "histogram: want 2 in +Inf"
+
+  # Busy for a while: utilization goes up.
+  for _ in 1 2 3 4; do get "$base/work?ms=400" >/dev/null & done
+  sleep 0.3
+  u=$(metric tide_worker_utilization_percent)
+  awk -v u="$u" 'BEGIN { exit !(u > 0 && u <= 100) }' && pass || fail "utilization: $u, want > 0"
+  inflight=$(metric tide_worker_in_flight)
+  [ "${inflight:-0}" -ge 1 ] && pass || fail "in_flight: $inflight, want >= 1 while busy"
+  for j in $(jobs -p); do
+    [[ " ${pids[*]} " == *" $j "* ]] || wait "$j"
+  done
+
+  # SIGTERM with a request in flight: the request completes, the worker exits 0.
+  get "$base/work?ms=300" >"$tmp/inflight.out" &
+  client=$!
+  sleep 0.1
+  kill -TERM "$pid"
+  wait_exit "$pid" 10
+  [ "$status" = 0 ] && pass || fail "SIGTERM: exit status '$status', want 0"
+  wait "$client"
+  [[ "$(cat "$tmp/inflight.out")" == '{"ms":300,'* ]] && pass ||
+    fail "in-flight request during SIGTERM: got '$(cat "$tmp/inflight.out")'"
+else
+  fail "worker did not start"
+fi
+
+# ---- saturation: 1 slot, 1 waiting, the rest get 503 ----
+if start_worker busy --concurrency 1 --queue 1; then
+  base="http://127.0.0.1:$port"
+  for i in 1 2 3 4 5; do { code "$base/work?ms=600"; echo; } >"$tmp/sat.$i" & done
+  sleep 0.2
+  [ "$(metric tide_worker_queued)" = 1 ] && pass || fail "queued: want 1 at saturation"
+  [ "$(get "$base/healthz")" = ok ] && pass || fail "healthz must answer while saturated"
+  for j in $(jobs -p); do
+    [[ " ${pids[*]} " == *" $j "* ]] || wait "$j"
+  done
+  ok=$(cat "$tmp"/sat.* | grep -c 200)
+  rejected=$(cat "$tmp"/sat.* | grep -c 503)
+  [ "$ok" = 2 ] && [ "$rejected" = 3 ] && pass || fail "saturation: $ok x 200, $rejected x 503; want 2 and 3"
+  [ "$(metric tide_worker_rejected_total)" = 3 ] && pass || fail "rejected_total: want 3"
+  kill -INT "$pid"
+  wait_exit "$pid" 10
+  [ "$status" = 0 ] && pass || fail "SIGINT: exit status '$status', want 0"
+else
+  fail "busy worker did not start"
+fi
+
+# ---- a port in use is a clear error ----
+if start_worker holder; then
+  "$tide" worker --port "$port" >"$tmp/dup.out" 2>"$tmp/dup.err" &
+  dup=$!
+  pids+=("$dup")
+  wait_exit "$dup" 10
+  [ "$status" = 1 ] && grep -q "cannot listen on 127.0.0.1:$port" "$tmp/dup.err" && pass ||
+    fail "port in use: exit '$status', stderr '$(cat "$tmp/dup.err")'"
+  kill -TERM "$pid"
+  wait_exit "$pid" 10
+fi
+
+# ---- bad flags ----
+"$tide" worker --concurrency 0 >/dev/null 2>"$tmp/flags.err"
+[ $? = 2 ] && grep -q "concurrency must be in 1..256" "$tmp/flags.err" && pass ||
+  fail "bad --concurrency: $(cat "$tmp/flags.err")"
+
+echo "worker_test: $passes passed, $failures failed"
+[ "$failures" = 0 ]
