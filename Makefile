@@ -28,7 +28,7 @@ test-asan: deps
 	@ctest --preset asan -j $(JOBS)
 
 demo: build
-	@$(BUILD)/tide demo
+	@$(BUILD)/tide demo --report $(BUILD)/tide-demo.html
 
 conformance: build
 	@$(BUILD)/tide-conformance $(VECTORS)

@@ -136,6 +136,29 @@ else
   fail "busy worker did not start"
 fi
 
+# ---- start-up delay and downstream wait ----
+if start_worker slow --concurrency 1 --work-ms 0 --wait-ms 300 --startup-ms 3000; then
+  # start_worker returns once the port answers; /healthz says "starting" for 3 s.
+  [ "$(code "http://127.0.0.1:$port/healthz")" = 503 ] && pass || fail "healthz during start-up"
+  get "http://127.0.0.1:$port/healthz" | grep -q starting && pass || fail "healthz body during start-up"
+  sleep 3.1
+  [ "$(code "http://127.0.0.1:$port/healthz")" = 200 ] && pass || fail "healthz after start-up"
+  # A request holds its slot for the wait: ~300 ms of wall time, and the slot counts as busy.
+  body=$(get "http://127.0.0.1:$port/work")
+  wall=$(echo "$body" | sed -n 's/.*"wall_ms":\([0-9]*\).*/\1/p')
+  echo "$body" | grep -q '"wait_ms":300' && [ "${wall:-0}" -ge 290 ] && pass ||
+    fail "--wait-ms: $body"
+  body=$(get "http://127.0.0.1:$port/work?wait_ms=0")
+  wall=$(echo "$body" | sed -n 's/.*"wall_ms":\([0-9]*\).*/\1/p')
+  [ "${wall:-999}" -lt 200 ] && pass || fail "?wait_ms=0: $body"
+  [ "$(code "http://127.0.0.1:$port/work?wait_ms=x")" = 400 ] && pass || fail "bad ?wait_ms"
+  get "http://127.0.0.1:$port/metrics" |
+    awk '$1 == "tide_worker_busy_seconds_total" { exit !($2 >= 0.29) }' && pass ||
+    fail "busy seconds do not include the wait"
+  kill -TERM "$pid"
+  wait_exit "$pid" 10
+fi
+
 # ---- a port in use is a clear error ----
 if start_worker holder; then
   "$tide" worker --port "$port" >"$tmp/dup.out" 2>"$tmp/dup.err" &

@@ -14,8 +14,16 @@ namespace tide::cli {
 // printed as JSON, or as readable text with --explain.
 int run_decide(const std::string& file, bool explain, std::ostream& out, std::ostream& err);
 
-// tide demo [--trace FILE]: replays a day of a real trace through the decision core.
-int run_demo(const std::string& source_dir, std::ostream& out, std::ostream& err);
+// tide demo: starts `tide run` on an embedded config scaling a pool of `tide worker` processes,
+// replays a real day of web traffic at them as HTTP requests, shows tide's decisions live, and
+// ends with a summary and an HTML chart (cli/demo.cpp). Stops every process it started.
+struct DemoOptions {
+  std::string trace = "traces/nasa_http_1995_per_minute.csv";
+  int seconds = 96;                       // the day is replayed in this many seconds
+  double scale = 0.65;                    // requests/s sent per request/minute of the trace
+  std::string report = "tide-demo.html";  // the HTML chart; empty: none
+};
+int run_demo(const DemoOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace tide::cli
 
@@ -29,6 +37,8 @@ struct WorkerOptions {
   int concurrency = 2;        // work slots
   int queue = 32;             // requests that may wait for a slot; more get 503
   int work_ms = 20;           // CPU per /work request without ?ms=
+  int wait_ms = 0;            // wall time a request then holds its slot without CPU (?wait_ms=)
+  int startup_ms = 0;         // /healthz answers 503 "starting" this long after the start
   double window_seconds = 5;  // utilization window
 };
 int run_worker(const WorkerOptions& options, std::ostream& out, std::ostream& err);

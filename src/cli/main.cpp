@@ -29,9 +29,20 @@ int main(int argc, char** argv) {
   decide->add_option("FILE", decide_file, "Situation file (JSON or YAML)")->required();
   decide->add_flag("--explain", decide_explain, "Readable text instead of JSON");
 
-  std::string demo_trace = "traces/nasa_http_1995_per_minute.csv";
-  auto* demo = app.add_subcommand("demo", "Replay a real day of web traffic through tide");
-  demo->add_option("--trace", demo_trace, "NASA-HTTP per-minute CSV")->capture_default_str();
+  tide::cli::DemoOptions demo_options;
+  auto* demo = app.add_subcommand(
+      "demo",
+      "tide run scaling a pool of real worker processes under a replayed day of real "
+      "web traffic, live");
+  demo->add_option("--trace", demo_options.trace, "NASA-HTTP per-minute CSV")
+      ->capture_default_str();
+  demo->add_option("--seconds", demo_options.seconds, "Replay the day in this many seconds")
+      ->capture_default_str();
+  demo->add_option("--scale", demo_options.scale, "Requests/s sent per request/minute of the trace")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  demo->add_option("--report", demo_options.report, "HTML chart of the run (\"\": none)")
+      ->capture_default_str();
 
   // The demo's worker process; hidden from the command list (group "").
   tide::cli::WorkerOptions worker_options;
@@ -48,6 +59,14 @@ int main(int argc, char** argv) {
   worker->add_option("--queue", worker_options.queue, "Requests that may wait; more get 503")
       ->capture_default_str();
   worker->add_option("--work-ms", worker_options.work_ms, "CPU ms per /work request without ?ms=")
+      ->capture_default_str();
+  worker
+      ->add_option("--wait-ms", worker_options.wait_ms,
+                   "Wall ms a request then holds its slot without CPU (without ?wait_ms=)")
+      ->capture_default_str();
+  worker
+      ->add_option("--startup-ms", worker_options.startup_ms,
+                   "/healthz answers 503 'starting' this long after the start")
       ->capture_default_str();
   worker->add_option("--window", worker_options.window_seconds, "Utilization window in seconds")
       ->capture_default_str();
@@ -117,7 +136,7 @@ int main(int argc, char** argv) {
       return tide::cli::run_validate(validate_files, validate_json, std::cout, std::cerr);
     if (*run) return tide::cli::run_daemon(run_config, run_log_format, std::cout, std::cerr);
     if (*decide) return tide::cli::run_decide(decide_file, decide_explain, std::cout, std::cerr);
-    if (*demo) return tide::cli::run_demo(demo_trace, std::cout, std::cerr);
+    if (*demo) return tide::cli::run_demo(demo_options, std::cout, std::cerr);
     if (*simulate) return tide::cli::run_simulate(simulate_options, std::cout, std::cerr);
     if (auto code = run_client()) return *code;
     if (*worker) return tide::cli::run_worker(worker_options, std::cout, std::cerr);

@@ -201,6 +201,32 @@ void burn(int ms, WorkerStats& stats, const Slots& slots) {
   }
 }
 
+// Holds the slot for `ms` of wall time without using the CPU, like a request waiting on a
+// database or a downstream call; the slot counts as busy.
+void wait_downstream(int ms, WorkerStats& stats, const Slots& slots) {
+  auto last = Steady::now();
+  const auto end = last + std::chrono::milliseconds(ms);
+  while (last < end && !slots.aborted()) {
+    std::this_thread::sleep_for(
+        std::min<Steady::duration>(end - last, std::chrono::milliseconds(20)));
+    const auto now = Steady::now();
+    stats.add_busy(now - last);
+    last = now;
+  }
+}
+
+// Parses a ?NAME= parameter in 0..10000 ms into `ms`; false (and a 400 answer) when invalid.
+bool ms_param(const httplib::Request& req, httplib::Response& res, const char* name, int& ms) {
+  if (!req.has_param(name)) return true;
+  const std::string v = req.get_param_value(name);
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), ms);
+  if (ec == std::errc() && end == v.data() + v.size() && ms >= 0 && ms <= 10000) return true;
+  res.status = 400;
+  res.set_content(fmt::format("{} must be a whole number of milliseconds in 0..10000\n", name),
+                  "text/plain");
+  return false;
+}
+
 }  // namespace
 
 int run_worker(const WorkerOptions& options, std::ostream& out, std::ostream& err) {
@@ -214,6 +240,14 @@ int run_worker(const WorkerOptions& options, std::ostream& out, std::ostream& er
   }
   if (options.work_ms < 0 || options.work_ms > 10000) {
     err << "tide worker: --work-ms must be in 0..10000\n";
+    return 2;
+  }
+  if (options.wait_ms < 0 || options.wait_ms > 10000) {
+    err << "tide worker: --wait-ms must be in 0..10000\n";
+    return 2;
+  }
+  if (options.startup_ms < 0 || options.startup_ms > 600000) {
+    err << "tide worker: --startup-ms must be in 0..600000\n";
     return 2;
   }
   if (options.port < 0 || options.port > 65535) {
@@ -254,15 +288,8 @@ int run_worker(const WorkerOptions& options, std::ostream& out, std::ostream& er
 
   server.Get("/work", [&](const httplib::Request& req, httplib::Response& res) {
     int ms = options.work_ms;
-    if (req.has_param("ms")) {
-      const std::string v = req.get_param_value("ms");
-      auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), ms);
-      if (ec != std::errc() || end != v.data() + v.size() || ms < 0 || ms > 10000) {
-        res.status = 400;
-        res.set_content("ms must be a whole number of milliseconds in 0..10000\n", "text/plain");
-        return;
-      }
-    }
+    int wait_ms = options.wait_ms;
+    if (!ms_param(req, res, "ms", ms) || !ms_param(req, res, "wait_ms", wait_ms)) return;
     const auto admitted_at = Steady::now();
     switch (slots.admit(stats)) {
       case Slots::Admission::kAdmitted:
@@ -288,12 +315,14 @@ int run_worker(const WorkerOptions& options, std::ostream& out, std::ostream& er
     const auto started_at = Steady::now();
     stats.start_work();
     burn(ms, stats, slots);
+    wait_downstream(wait_ms, stats, slots);
     slots.release();
     const auto done_at = Steady::now();
     const double seconds = std::chrono::duration<double>(done_at - admitted_at).count();
     stats.finish(seconds);
     res.set_content(
-        fmt::format("{{\"ms\":{},\"queued_ms\":{:.3f},\"wall_ms\":{:.3f}}}\n", ms,
+        fmt::format("{{\"ms\":{},\"wait_ms\":{},\"queued_ms\":{:.3f},\"wall_ms\":{:.3f}}}\n", ms,
+                    wait_ms,
                     std::chrono::duration<double, std::milli>(started_at - admitted_at).count(),
                     std::chrono::duration<double, std::milli>(done_at - admitted_at).count()),
         "application/json");
@@ -302,8 +331,12 @@ int run_worker(const WorkerOptions& options, std::ostream& out, std::ostream& er
     res.set_content(stats.metrics_text(Steady::now(), process_cpu_seconds()),
                     "text/plain; version=0.0.4; charset=utf-8");
   });
+  const auto ready_at = Steady::now() + std::chrono::milliseconds(options.startup_ms);
   server.Get("/healthz", [&](const httplib::Request&, httplib::Response& res) {
-    if (slots.draining()) {
+    if (Steady::now() < ready_at) {
+      res.status = 503;
+      res.set_content("starting\n", "text/plain");
+    } else if (slots.draining()) {
       res.status = 503;
       res.set_content("draining\n", "text/plain");
     } else {

@@ -2,12 +2,16 @@
 // 127.0.0.1:PORT whose requests cost real CPU, with a fixed number of work slots so that a worker
 // saturates like a real one, and its own metrics in the Prometheus text format:
 //
-//   GET /work?ms=N   spends N ms of CPU (thread CPU time; default --work-ms, 0..10000) in one of
-//                    --concurrency slots; waits for a free slot when all are busy; answers 503
-//                    when --queue requests already wait or the worker is shutting down.
-//                    200 answer: {"ms":N,"queued_ms":...,"wall_ms":...}
+//   GET /work?ms=N&wait_ms=W
+//                    spends N ms of CPU (thread CPU time; default --work-ms, 0..10000), then
+//                    holds the slot W ms more without CPU (default --wait-ms: the time a real
+//                    request waits on a database), in one of --concurrency slots; waits for a
+//                    free slot when all are busy; answers 503 when --queue requests already
+//                    wait or the worker is shutting down.
+//                    200 answer: {"ms":N,"wait_ms":W,"queued_ms":...,"wall_ms":...}
 //   GET /metrics     see WorkerStats::metrics_text
-//   GET /healthz     200 "ok", 503 "draining" after SIGTERM
+//   GET /healthz     200 "ok"; 503 "starting" for --startup-ms after the start (a boot delay
+//                    that a readiness check sees), 503 "draining" after SIGTERM
 //
 // SIGTERM/SIGINT: stops accepting work, lets in-flight requests finish (at most 1 s), exits 0.
 #pragma once

@@ -1,0 +1,198 @@
+#include "cli/demo_load.hpp"
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <httplib.h>
+
+namespace tide::cli {
+
+Result<std::vector<TraceMinute>> load_trace_day(const std::string& path, const std::string& day) {
+  std::ifstream in(path);
+  if (!in) return fail(ErrorCode::kNotFound, fmt::format("{}: cannot open the trace", path));
+  std::vector<TraceMinute> minutes;
+  std::string line;
+  int line_no = 1;
+  std::getline(in, line);
+  if (line.rfind("timestamp_edt,unix_ts,requests,in_log_gap", 0) != 0) {
+    return fail(
+        ErrorCode::kInvalidArgument,
+        fmt::format("{}:1: expected the header timestamp_edt,unix_ts,requests,in_log_gap", path));
+  }
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (line.rfind(day, 0) != 0) continue;
+    std::stringstream fields(line);
+    std::string time, unix_ts, requests, gap;
+    std::getline(fields, time, ',');
+    std::getline(fields, unix_ts, ',');
+    std::getline(fields, requests, ',');
+    std::getline(fields, gap, ',');
+    TraceMinute m{time, 0, gap == "1"};
+    try {
+      std::size_t used = 0;
+      m.requests = std::stod(requests, &used);
+      if (used != requests.size() || m.requests < 0) throw std::invalid_argument(requests);
+    } catch (const std::exception&) {
+      return fail(ErrorCode::kInvalidArgument,
+                  fmt::format("{}:{}: requests '{}' is not a count", path, line_no, requests));
+    }
+    minutes.push_back(std::move(m));
+  }
+  if (minutes.empty()) {
+    return fail(ErrorCode::kInvalidArgument, fmt::format("{}: no rows for {}", path, day));
+  }
+  return minutes;
+}
+
+std::vector<double> demo_rates(const std::vector<TraceMinute>& minutes, int seconds, double scale) {
+  std::vector<double> rates;
+  if (seconds <= 0 || minutes.empty()) return rates;
+  rates.reserve(static_cast<std::size_t>(seconds));
+  const auto n = static_cast<long long>(minutes.size());
+  double previous = 0;
+  for (long long s = 0; s < seconds; ++s) {
+    const long long from = s * n / seconds;
+    const long long to = std::max(from + 1, (s + 1) * n / seconds);
+    double sum = 0;
+    int counted = 0;
+    for (long long i = from; i < to && i < n; ++i) {
+      if (minutes[static_cast<std::size_t>(i)].gap) continue;
+      sum += minutes[static_cast<std::size_t>(i)].requests;
+      ++counted;
+    }
+    const double rate = counted > 0 ? sum / counted * scale : previous;
+    rates.push_back(rate);
+    previous = rate;
+  }
+  return rates;
+}
+
+LoadGenerator::LoadGenerator(Options options) : options_(options) {
+  idle_clients_ = options_.clients;
+  for (int i = 0; i < options_.clients; ++i) clients_.emplace_back([this] { client_loop(); });
+}
+
+LoadGenerator::~LoadGenerator() {
+  finish();
+}
+
+void LoadGenerator::set_workers(std::vector<std::string> addresses) {
+  std::lock_guard lock(mu_);
+  workers_ = std::move(addresses);
+}
+
+template <typename Update>
+void record_locked(std::vector<SecondStats>& stats, int second, Update&& update) {
+  if (second < 0) return;
+  if (static_cast<std::size_t>(second) >= stats.size()) {
+    stats.resize(static_cast<std::size_t>(second) + 1);
+  }
+  update(stats[static_cast<std::size_t>(second)]);
+}
+
+void LoadGenerator::run_second(int second, double rate) {
+  using namespace std::chrono;
+  const auto start = steady_clock::now();
+  // Whole requests this second; the fractions are carried so the total follows the trace.
+  const double wanted = std::max(0.0, rate) + carry_;
+  const int count = static_cast<int>(std::floor(wanted));
+  carry_ = wanted - count;
+  for (int k = 0; k < count; ++k) {
+    std::this_thread::sleep_until(start + duration_cast<steady_clock::duration>(
+                                              duration<double>(static_cast<double>(k) / count)));
+    std::lock_guard lock(mu_);
+    record_locked(stats_, second, [](SecondStats& s) { s.sent++; });
+    if (static_cast<int>(jobs_.size()) >= idle_clients_) {
+      // Every client is busy: the load generator itself is the bottleneck; count it against
+      // the system rather than silently sending less.
+      record_locked(stats_, second, [](SecondStats& s) { s.rejected++; });
+      continue;
+    }
+    jobs_.push_back({second, steady_clock::now()});
+    cv_.notify_one();
+  }
+  std::this_thread::sleep_until(start + seconds(1));
+}
+
+void LoadGenerator::client_loop() {
+  for (;;) {
+    Job job;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
+      if (jobs_.empty()) return;
+      job = jobs_.front();
+      jobs_.pop_front();
+      idle_clients_--;
+    }
+    send(job);
+    std::lock_guard lock(mu_);
+    idle_clients_++;
+  }
+}
+
+std::string LoadGenerator::next_worker(std::size_t& turn) {
+  std::lock_guard lock(mu_);
+  if (workers_.empty()) return {};
+  return workers_[turn++ % workers_.size()];
+}
+
+void LoadGenerator::send(const Job& job) {
+  std::size_t turn = turn_.fetch_add(1);
+  int status = 0;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const std::string worker = next_worker(turn);
+    if (worker.empty()) break;
+    const auto colon = worker.rfind(':');
+    httplib::Client client(worker.substr(0, colon), std::stoi(worker.substr(colon + 1)));
+    client.set_keep_alive(false);
+    client.set_connection_timeout(std::chrono::seconds(1));
+    client.set_read_timeout(options_.timeout);
+    auto res = client.Get("/work");
+    if (!res) {
+      status = -1;
+      continue;  // the worker is gone: try the next one
+    }
+    status = res->status;
+    if (status == 503 && res->body.rfind("shutting down", 0) == 0) continue;
+    break;
+  }
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - job.due).count();
+  std::lock_guard lock(mu_);
+  record_locked(stats_, job.second, [&](SecondStats& s) {
+    if (status == 200) {
+      s.ok++;
+      if (ms > static_cast<double>(options_.slo.count())) s.late++;
+      s.latency_ms.push_back(static_cast<float>(ms));
+    } else if (status == 503 || status == 0) {
+      s.rejected++;
+    } else {
+      s.errors++;
+    }
+  });
+}
+
+SecondStats LoadGenerator::snapshot(int second) {
+  std::lock_guard lock(mu_);
+  if (second < 0 || static_cast<std::size_t>(second) >= stats_.size()) return {};
+  return stats_[static_cast<std::size_t>(second)];
+}
+
+std::vector<SecondStats> LoadGenerator::finish() {
+  {
+    std::unique_lock lock(mu_);
+    if (clients_.empty()) return stats_;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (std::thread& t : clients_) t.join();
+  clients_.clear();
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+}  // namespace tide::cli
