@@ -4,7 +4,7 @@ BUILD := build/$(PRESET)
 JOBS ?= $(shell nproc)
 VECTORS ?= ../shared/conformance/hpa_vectors.json ../shared/conformance/kpa_vectors.json
 
-.PHONY: all deps configure build test test-asan demo conformance bench format clean
+.PHONY: all deps configure build test test-asan demo conformance bench footprint format clean
 
 all: build
 
@@ -33,10 +33,18 @@ demo: build
 conformance: build
 	@$(BUILD)/tide-conformance $(VECTORS)
 
+# Google Benchmark: the decision core and the simulator (release preset).
 bench: deps
 	@cmake --preset release >/dev/null
-	@cmake --build build/release -j $(JOBS) --target decide_bench
+	@cmake --build build/release -j $(JOBS) --target decide_bench simulate_bench
 	@build/release/decide_bench --benchmark_counters_tabular=true
+	@build/release/simulate_bench --benchmark_counters_tabular=true
+
+# Idle RSS and CPU of `tide run` with 100 groups (README, "Speed and footprint").
+footprint: deps
+	@cmake --preset release >/dev/null
+	@cmake --build build/release -j $(JOBS) --target tide
+	@bench/footprint.sh build/release
 
 format:
 	@clang-format -i $$(git ls-files '*.cpp' '*.hpp')
