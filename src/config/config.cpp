@@ -47,6 +47,8 @@ using config_detail::Ctx;
 using config_detail::describe;
 using config_detail::did_you_mean;
 using config_detail::excerpt;
+using config_detail::expect_list;
+using config_detail::expect_map;
 using config_detail::Fields;
 using config_detail::join;
 using config_detail::mark_of;
@@ -354,11 +356,7 @@ std::optional<nlohmann::json> convert_kind(Ctx& ctx, const KeySpec& spec, const 
         out.push_back(std::move(*s));
         return out;
       }
-      if (!node.IsSequence()) {
-        ctx.error(node,
-                  fmt::format("{}: expected a list of strings, got {}", spec.name, describe(node)));
-        return std::nullopt;
-      }
+      if (!expect_list(ctx, node, spec.name, "a list of strings")) return std::nullopt;
       bool ok = true;
       for (const YAML::Node& item : node) {
         if (out.size() >= 10'000) {
@@ -376,11 +374,7 @@ std::optional<nlohmann::json> convert_kind(Ctx& ctx, const KeySpec& spec, const 
       return out;
     }
     case ValueKind::kNumberList: {
-      if (!node.IsSequence()) {
-        ctx.error(node,
-                  fmt::format("{}: expected a list of numbers, got {}", spec.name, describe(node)));
-        return std::nullopt;
-      }
+      if (!expect_list(ctx, node, spec.name, "a list of numbers")) return std::nullopt;
       nlohmann::json out = nlohmann::json::array();
       bool ok = true;
       for (const YAML::Node& item : node) {
@@ -403,11 +397,7 @@ std::optional<nlohmann::json> convert_kind(Ctx& ctx, const KeySpec& spec, const 
       return out;
     }
     case ValueKind::kStringMap: {
-      if (!node.IsMap()) {
-        ctx.error(node, fmt::format("{}: expected a mapping of names to strings, got {}", spec.name,
-                                    describe(node)));
-        return std::nullopt;
-      }
+      if (!expect_map(ctx, node, spec.name, "a mapping of names to strings")) return std::nullopt;
       nlohmann::json out = nlohmann::json::object();
       bool ok = true;
       for (auto it = node.begin(); it != node.end(); ++it) {
@@ -535,7 +525,7 @@ class Parser {
   }
 
   void parse_api(const YAML::Node& node, ApiConfig& api) {
-    if (!expect_map(node, "api")) return;
+    if (!expect_map(ctx_, node, "api")) return;
     Fields f(ctx_, node, "api");
     if (auto v = get_string(f, "listen")) {
       if (valid_listen(v->v)) {
@@ -572,7 +562,7 @@ class Parser {
   }
 
   void parse_log(const YAML::Node& node, LogConfig& log) {
-    if (!expect_map(node, "log")) return;
+    if (!expect_map(ctx_, node, "log")) return;
     Fields f(ctx_, node, "log");
     if (auto v = get_choice(f, "format", {"logfmt", "json"})) {
       log.format = v->v == "json" ? LogFormat::kJson : LogFormat::kLogfmt;
@@ -581,12 +571,6 @@ class Parser {
       log.level = v->v;
     }
     f.finish();
-  }
-
-  bool expect_map(const YAML::Node& node, std::string_view what) {
-    if (node.IsMap()) return true;
-    ctx_.error(node, fmt::format("{}: expected a mapping, got {}", what, describe(node)));
-    return false;
   }
 
   // ---- sources ----
@@ -632,11 +616,7 @@ class Parser {
   std::optional<SourceSpec> parse_source(const YAML::Node& node,
                                          std::optional<Val<std::string>> outer_name,
                                          YAML::Mark& name_node) {
-    if (!node.IsMap()) {
-      ctx_.error(node, fmt::format("source: expected a mapping with 'name' and 'type', got {}",
-                                   describe(node)));
-      return std::nullopt;
-    }
+    if (!expect_map(ctx_, node, "source", "a mapping with 'name' and 'type'")) return std::nullopt;
     Fields f(ctx_, node, "source");
     SourceSpec spec;
     auto name = get_string(f, "name", !outer_name.has_value());
@@ -753,10 +733,7 @@ class Parser {
       }
       return ref;
     }
-    if (!node->IsMap()) {
-      ctx_.error(*node, fmt::format("metric: expected a source name or a mapping {{source: NAME, "
-                                    "...}}, got {}",
-                                    describe(*node)));
+    if (!expect_map(ctx_, *node, "metric", "a source name or a mapping {source: NAME, ...}")) {
       return std::nullopt;
     }
     Fields f(ctx_, *node, "metric");
@@ -789,10 +766,7 @@ class Parser {
   // ---- groups ----
   std::vector<GroupSpec> parse_groups(const YAML::Node& node) {
     std::vector<GroupSpec> out;
-    if (!node.IsSequence()) {
-      ctx_.error(node, fmt::format("groups: expected a list of groups, got {}", describe(node)));
-      return out;
-    }
+    if (!expect_list(ctx_, node, "groups", "a list of groups")) return out;
     if (node.size() == 0) {
       ctx_.error(node, "groups: the list is empty; define at least one group");
       return out;
@@ -816,10 +790,7 @@ class Parser {
   // Returns the group even when some of its fields had errors (the caller checks ctx), nullopt
   // only when it has no usable name.
   std::optional<GroupSpec> parse_group(const YAML::Node& node, YAML::Mark* name_node = nullptr) {
-    if (!node.IsMap()) {
-      ctx_.error(node, fmt::format("group: expected a mapping, got {}", describe(node)));
-      return std::nullopt;
-    }
+    if (!expect_map(ctx_, node, "group")) return std::nullopt;
     GroupSpec g;
     Fields f(ctx_, node, "group");
     auto name = get_string(f, "name", true);
@@ -864,11 +835,7 @@ class Parser {
   }
 
   void parse_target(const YAML::Node& node, TargetRef& target) {
-    if (!node.IsMap()) {
-      ctx_.error(node,
-                 fmt::format("target: expected a mapping with 'type', got {}", describe(node)));
-      return;
-    }
+    if (!expect_map(ctx_, node, "target", "a mapping with 'type'")) return;
     Fields f(ctx_, node, "target");
     auto type = get_string(f, "type", true);
     if (!type) {
@@ -890,7 +857,7 @@ class Parser {
   }
 
   bool parse_fallback(const YAML::Node& node, FallbackSpec& fb) {
-    if (!expect_map(node, "fallback")) return false;
+    if (!expect_map(ctx_, node, "fallback")) return false;
     Fields f(ctx_, node, "fallback");
     std::size_t before = ctx_.count();
     if (auto v = get_integer(f, "failures")) {
@@ -905,7 +872,7 @@ class Parser {
 
   // ---- behavior ----
   void parse_behavior(const YAML::Node& node, BehaviorSpec& b) {
-    if (!expect_map(node, "behavior")) return;
+    if (!expect_map(ctx_, node, "behavior")) return;
     Fields f(ctx_, node, "behavior");
     if (auto n = f.get("scale_up")) parse_rules(*n, b.scale_up, "behavior.scale_up");
     if (auto n = f.get("scale_down")) parse_rules(*n, b.scale_down, "behavior.scale_down");
@@ -922,7 +889,7 @@ class Parser {
   }
 
   void parse_rules(const YAML::Node& node, ScalingRules& rules, std::string_view context) {
-    if (!expect_map(node, context)) return;
+    if (!expect_map(ctx_, node, context)) return;
     Fields f(ctx_, node, std::string(context));
     if (auto v = get_duration(f, "stabilization")) {
       // HPA: stabilizationWindowSeconds in [0, 3600].
@@ -957,7 +924,7 @@ class Parser {
   }
 
   bool parse_rate_limit(const YAML::Node& node, RateLimit& limit, std::string_view context) {
-    if (!expect_map(node, fmt::format("{}.policies", context))) return false;
+    if (!expect_map(ctx_, node, fmt::format("{}.policies", context))) return false;
     Fields f(ctx_, node, fmt::format("a {} rate limit", context));
     std::size_t before = ctx_.count();
     auto type = get_choice(f, "type", {"instances", "percent"}, true);
@@ -986,11 +953,7 @@ class Parser {
 
   // ---- policies ----
   void parse_policies(const YAML::Node& node, GroupSpec& g) {
-    if (!node.IsSequence()) {
-      ctx_.error(node,
-                 fmt::format("policies: expected a list of policies, got {}", describe(node)));
-      return;
-    }
+    if (!expect_list(ctx_, node, "policies", "a list of policies")) return;
     if (node.size() == 0) {
       ctx_.error(node, "policies: the list is empty; a group needs at least one policy");
       return;
@@ -1017,11 +980,7 @@ class Parser {
   }
 
   std::optional<PolicySpec> parse_policy(const YAML::Node& node, int index, YAML::Mark& name_node) {
-    if (!node.IsMap()) {
-      ctx_.error(node,
-                 fmt::format("policy: expected a mapping with 'type', got {}", describe(node)));
-      return std::nullopt;
-    }
+    if (!expect_map(ctx_, node, "policy", "a mapping with 'type'")) return std::nullopt;
     Fields outer(ctx_, node, "policy");
     auto type = get_string(outer, "type", true);
     if (!type) {
@@ -1211,7 +1170,7 @@ class Parser {
 
   std::optional<StepAdjustment> parse_step_adjustment(const YAML::Node& node,
                                                       std::optional<AdjustmentType> type) {
-    if (!expect_map(node, "step adjustment")) return std::nullopt;
+    if (!expect_map(ctx_, node, "step adjustment")) return std::nullopt;
     Fields f(ctx_, node, "step adjustment");
     std::size_t before = ctx_.count();
     StepAdjustment step;

@@ -247,6 +247,20 @@ const Fields::Entry* Fields::find(std::string_view name) const {
   return nullptr;
 }
 
+// ---- node kinds --------------------------------------------------------------------------------
+
+bool expect_map(Ctx& ctx, const YAML::Node& node, std::string_view key, std::string_view what) {
+  if (node.IsMap()) return true;
+  ctx.error(node, fmt::format("{}: expected {}, got {}", key, what, describe(node)));
+  return false;
+}
+
+bool expect_list(Ctx& ctx, const YAML::Node& node, std::string_view key, std::string_view what) {
+  if (node.IsSequence()) return true;
+  ctx.error(node, fmt::format("{}: expected {}, got {}", key, what, describe(node)));
+  return false;
+}
+
 // ---- scalar conversions ------------------------------------------------------------------------
 
 std::optional<std::string> to_string(Ctx& ctx, const YAML::Node& node, std::string_view key) {

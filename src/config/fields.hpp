@@ -130,6 +130,13 @@ class Fields {
   std::vector<std::pair<std::string, std::string>> hints_;
 };
 
+// ---- node kinds --------------------------------------------------------------------------------
+
+// Whether `node` is a mapping (a list); otherwise reports "KEY: expected WHAT, got ..." at it.
+bool expect_map(Ctx& ctx, const YAML::Node& node, std::string_view key,
+                std::string_view what = "a mapping");
+bool expect_list(Ctx& ctx, const YAML::Node& node, std::string_view key, std::string_view what);
+
 // ---- scalar conversions ------------------------------------------------------------------------
 // Each reports at `node`, prefixing the message with `key`, and returns nullopt on a bad value.
 

@@ -137,6 +137,8 @@ using config_detail::Ctx;
 using config_detail::describe;
 using config_detail::did_you_mean;
 using config_detail::excerpt;
+using config_detail::expect_list;
+using config_detail::expect_map;
 using config_detail::Fields;
 using config_detail::join;
 using config_detail::mark_of;
@@ -329,11 +331,7 @@ class Parser {
  private:
   // ---- trace ----
   void parse_trace(const YAML::Node& node, TraceSpec& t) {
-    if (!node.IsMap()) {
-      ctx_.error(node,
-                 fmt::format("trace: expected a mapping with 'path', got {}", describe(node)));
-      return;
-    }
+    if (!expect_map(ctx_, node, "trace", "a mapping with 'path'")) return;
     Fields m(ctx_, node, "trace");
     if (auto n = m.require("path")) {
       if (auto s = to_string(ctx_, *n, "path")) {
@@ -461,10 +459,7 @@ class Parser {
 
   // ---- model ----
   void parse_model(const YAML::Node& node, WorkloadModel& model) {
-    if (!node.IsMap()) {
-      ctx_.error(node, fmt::format("model: expected a mapping, got {}", describe(node)));
-      return;
-    }
+    if (!expect_map(ctx_, node, "model")) return;
     Fields m(ctx_, node, "model");
     if (auto n = m.require("capacity_per_instance")) {
       if (auto v = as_bounded(ctx_, *n, "capacity_per_instance", 0, true)) {
@@ -504,10 +499,7 @@ class Parser {
   }
 
   void parse_billing(const YAML::Node& node, Billing& billing) {
-    if (!node.IsMap()) {
-      ctx_.error(node, fmt::format("billing: expected a mapping such as {{kind: per-second, "
-                                   "minimum: 60s}}, got {}",
-                                   describe(node)));
+    if (!expect_map(ctx_, node, "billing", "a mapping such as {kind: per-second, minimum: 60s}")) {
       return;
     }
     Fields m(ctx_, node, "billing");
@@ -530,20 +522,11 @@ class Parser {
 
   // ---- sources ----
   void parse_sources(const YAML::Node& node, std::vector<SimulatedSource>& out) {
-    if (!node.IsSequence()) {
-      ctx_.error(node, fmt::format("sources: expected a list of simulated sources, got {}",
-                                   describe(node)));
-      return;
-    }
+    if (!expect_list(ctx_, node, "sources", "a list of simulated sources")) return;
     const std::vector<std::string> kinds = {"utilization", "per-instance-rate", "total-rate",
                                             "backlog"};
     for (const YAML::Node& item : node) {
-      if (!item.IsMap()) {
-        ctx_.error(item, fmt::format("source: expected a mapping {{name, kind, period, delay}}, "
-                                     "got {}",
-                                     describe(item)));
-        continue;
-      }
+      if (!expect_map(ctx_, item, "source", "a mapping {name, kind, period, delay}")) continue;
       Fields m(ctx_, item, "source");
       SimulatedSource s;
       bool ok = true;
@@ -594,11 +577,7 @@ class Parser {
 
   // ---- bounds ----
   bool parse_bounds(const YAML::Node& node, Scenario& sc) {
-    if (!node.IsMap()) {
-      ctx_.error(node,
-                 fmt::format("bounds: expected a mapping {{min, max}}, got {}", describe(node)));
-      return false;
-    }
+    if (!expect_map(ctx_, node, "bounds", "a mapping {min, max}")) return false;
     Fields m(ctx_, node, "bounds");
     std::size_t before = ctx_.count();
     std::optional<long long> min, max;
@@ -623,11 +602,8 @@ class Parser {
 
   void parse_policies(const std::optional<YAML::Node>& node, Scenario& sc, bool bounds_ok) {
     std::vector<Entry> entries;
-    if (node && !node->IsSequence()) {
-      ctx_.error(*node, fmt::format("policies: expected a list of {{preset: NAME}} or {{group: "
-                                    "{{...}}}}, got {}",
-                                    describe(*node)));
-    } else if (node) {
+    if (node &&
+        expect_list(ctx_, *node, "policies", "a list of {preset: NAME} or {group: {...}}")) {
       for (const YAML::Node& item : *node) {
         if (auto e = parse_entry(item)) entries.push_back(std::move(*e));
       }
@@ -685,12 +661,7 @@ class Parser {
   }
 
   std::optional<Entry> parse_entry(const YAML::Node& item) {
-    if (!item.IsMap()) {
-      ctx_.error(item, fmt::format("policy: expected {{preset: NAME}} or {{group: {{...}}}}, got "
-                                   "{}",
-                                   describe(item)));
-      return std::nullopt;
-    }
+    if (!expect_map(ctx_, item, "policy", "{preset: NAME} or {group: {...}}")) return std::nullopt;
     Fields m(ctx_, item, "policy");
     auto preset = m.get("preset");
     auto group = m.get("group");
@@ -719,10 +690,7 @@ class Parser {
       }
       return Entry{item, p, {}};
     }
-    if (!group->IsMap()) {
-      ctx_.error(*group, fmt::format("group: expected a mapping (a group as in a tide run "
-                                     "config), got {}",
-                                     describe(*group)));
+    if (!expect_map(ctx_, *group, "group", "a mapping (a group as in a tide run config)")) {
       return std::nullopt;
     }
     return Entry{item, nullptr, *group};
