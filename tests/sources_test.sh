@@ -16,14 +16,17 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$@"
 bin="$(dirname "$tide")/tide_integration_tests"
 pids=()
 
-cleanup() {
-  local pid i
-  for pid in "${pids[@]}"; do
+# stop SECONDS PID...: SIGCONT and SIGTERM to each (a stopped server must wake up to exit), then
+# SIGKILL to each that has not exited within SECONDS.
+stop() {
+  local limit=$1 pid
+  shift
+  for pid in "$@"; do
     kill -CONT "$pid" 2>/dev/null
     kill -TERM "$pid" 2>/dev/null
   done
-  for pid in "${pids[@]}"; do
-    for i in $(seq 1 50); do
+  for pid in "$@"; do
+    for _ in $(seq 1 $((limit * 10))); do
       kill -0 "$pid" 2>/dev/null || break
       sleep 0.1
     done
@@ -31,6 +34,8 @@ cleanup() {
     wait "$pid" 2>/dev/null
   done
 }
+
+cleanup() { stop 5 "${pids[@]}"; }
 
 # A setup problem: report it with the server's log and stop (counted as a failure).
 die() {
@@ -161,18 +166,7 @@ run_phase live 'Live.*'
 kill -STOP "$redis_pid" "$prom_pid"
 run_phase frozen 'Frozen.*'
 
-for pid in "$redis_pid" "$prom_pid"; do
-  kill -CONT "$pid" 2>/dev/null
-  kill -TERM "$pid" 2>/dev/null
-done
-for pid in "$redis_pid" "$prom_pid"; do
-  for _ in $(seq 1 100); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null
-done
+stop 10 "$redis_pid" "$prom_pid"
 run_phase stopped 'Stopped.*'
 
 summary sources
