@@ -1,32 +1,12 @@
 // One decision for a group with three policies and full behavior, with a 300 s history at a 15 s
 // interval (issue "Start here", Speed). Reports time per decision and heap allocations per
-// decision, counted by replacing the global operator new in this binary.
-#include <atomic>
-#include <cstdlib>
-#include <new>
+// decision, counted by the replacement global operator new of alloc_counter.cpp.
 #include <vector>
 
 #include <benchmark/benchmark.h>
 
+#include "alloc_counter.hpp"
 #include "policy/decide.hpp"
-
-namespace {
-std::atomic<long long> g_allocations{0};
-}  // namespace
-
-void* operator new(std::size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-// GCC cannot see that the replaced operator new above allocates with malloc.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
 
 namespace tide {
 namespace {
@@ -84,13 +64,13 @@ struct Situation {
 void BM_Decide(benchmark::State& state) {
   Situation s;
   const Observation obs = s.observation();
-  long long before = g_allocations.load();
+  long long before = bench::allocation_count();
   for (auto _ : state) {
     Decision d = decide(s.spec, obs, s.history, s.now);
     benchmark::DoNotOptimize(d);
   }
   state.counters["allocs_per_decision"] = benchmark::Counter(
-      static_cast<double>(g_allocations.load() - before), benchmark::Counter::kAvgIterations);
+      static_cast<double>(bench::allocation_count() - before), benchmark::Counter::kAvgIterations);
 }
 BENCHMARK(BM_Decide);
 
@@ -104,7 +84,7 @@ void BM_DecideAndRecord(benchmark::State& state) {
     now += s.spec.interval;
     record(s.spec, obs, decide(s.spec, obs, s.history, now), true, s.history);
   }
-  long long before = g_allocations.load();
+  long long before = bench::allocation_count();
   for (auto _ : state) {
     now += s.spec.interval;
     Decision d = decide(s.spec, obs, s.history, now);
@@ -112,7 +92,7 @@ void BM_DecideAndRecord(benchmark::State& state) {
     benchmark::DoNotOptimize(d);
   }
   state.counters["allocs_per_decision"] = benchmark::Counter(
-      static_cast<double>(g_allocations.load() - before), benchmark::Counter::kAvgIterations);
+      static_cast<double>(bench::allocation_count() - before), benchmark::Counter::kAvgIterations);
 }
 BENCHMARK(BM_DecideAndRecord);
 

@@ -3,38 +3,19 @@
 // replayed through one target-tracking group with full behavior (stabilization, rate limits,
 // cooldowns, warmup) evaluated every 60 s. Goal: under 0.1 s on one core (> 5 M steps/s). Also
 // four policies through run_scenario on 1, 2 and 4 threads, to show the parallel scaling, and the
-// oracle alone. Heap allocations are counted by replacing the global operator new in this binary.
+// oracle alone. Heap allocations are counted by the replacement global operator new of
+// alloc_counter.cpp.
 //
 //   cmake --preset release && cmake --build build/release --target simulate_bench
 //   build/release/simulate_bench
-#include <atomic>
 #include <cmath>
-#include <cstdlib>
-#include <new>
 #include <random>
 #include <vector>
 
 #include <benchmark/benchmark.h>
 
+#include "alloc_counter.hpp"
 #include "simulate/simulator.hpp"
-
-namespace {
-std::atomic<long long> g_allocations{0};
-}  // namespace
-
-void* operator new(std::size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-// GCC cannot see that the replaced operator new above allocates with malloc.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
 
 namespace tide::sim {
 namespace {
@@ -105,9 +86,9 @@ void BM_SimulateYearOneGroup(benchmark::State& state) {
   const GroupSpec g = group(55);
   long long allocations = 0;
   for (auto _ : state) {
-    const long long before = g_allocations.load();
+    const long long before = bench::allocation_count();
     PolicyResult r = simulate_group(trace, m, g);
-    allocations = g_allocations.load() - before;
+    allocations = bench::allocation_count() - before;
     benchmark::DoNotOptimize(r);
     state.counters["scale_out"] = static_cast<double>(r.scale_out);
   }

@@ -1,17 +1,15 @@
 #!/usr/bin/env bash
 # Integration test of `tide decide`: the real binary on the example situations in
 # examples/situations, checked against hand-computed decisions (see docs/decide.md).
+# Usage: bash tests/decide_test.sh TIDE_BINARY SOURCE_DIR
 set -uo pipefail
-tide="$1"
-src="$2"
-failures=0
-passes=0
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$@"
 
 check() {  # check NAME FILE EXPECTED_DESIRED EXPECTED_BOUND_BY
   local name="$1" file="$2" want_desired="$3" want_bound="$4" out
   if ! out=$("$tide" decide "$src/examples/situations/$file" 2>&1); then
-    echo "FAIL $name: tide decide exited non-zero: $out"
-    failures=$((failures + 1))
+    fail "$name: tide decide exited non-zero: $out"
     return
   fi
   got=$(printf '%s' "$out" | python3 -c '
@@ -19,11 +17,10 @@ import json, sys
 d = json.load(sys.stdin)
 print(d["desired"], d["bound_by"] if d["bound_by"] is not None else "none")')
   if [ "$got" != "$want_desired $want_bound" ]; then
-    echo "FAIL $name: got '$got', want '$want_desired $want_bound'"
+    fail "$name: got '$got', want '$want_desired $want_bound'"
     printf '%s\n' "$out"
-    failures=$((failures + 1))
   else
-    passes=$((passes + 1))
+    pass
   fi
 }
 
@@ -36,27 +33,22 @@ check no_data no-data.json 6 no-data-guard
 
 # --explain prints the account as text.
 if "$tide" decide --explain "$src/examples/situations/no-data.json" | grep -q "no-data-guard: 2 -> 6"; then
-  passes=$((passes + 1))
+  pass
 else
-  echo "FAIL explain: no 'no-data-guard: 2 -> 6' line"
-  failures=$((failures + 1))
+  fail "explain: no 'no-data-guard: 2 -> 6' line"
 fi
 
 # A broken situation: every error with file:line:col, exit 1, no crash.
-bad=$(mktemp)
-trap 'rm -f "$bad"' EXIT
+bad="$work/bad.json"
 printf '{\n  "now": "yesterday",\n  "current": -1,\n  "group": {"name": "g", "min": 1, "max": 2,\n    "policies": [{"type": "target-tracking", "metric": {"source": "p"}, "target": 50}]},\n  "metrics": [{"valeu": 3}]\n}\n' > "$bad"
 out=$("$tide" decide "$bad" 2>&1)
 rc=$?
 if [ $rc -ne 1 ]; then
-  echo "FAIL bad_situation: exit $rc, want 1: $out"
-  failures=$((failures + 1))
+  fail "bad_situation: exit $rc, want 1: $out"
 elif ! grep -q "$bad:2:10: error: now" <<<"$out" || ! grep -q "$bad:6:16: error: unknown key 'valeu'" <<<"$out"; then
-  echo "FAIL bad_situation: errors not located: $out"
-  failures=$((failures + 1))
+  fail "bad_situation: errors not located: $out"
 else
-  passes=$((passes + 1))
+  pass
 fi
 
-echo "decide: $passes passed, $failures failed"
-[ $failures -eq 0 ]
+summary decide

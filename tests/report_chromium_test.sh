@@ -6,23 +6,13 @@
 # screenshot (docs/simulate-report.png is made this way).
 # Usage: bash tests/report_chromium_test.sh TIDE_BINARY SOURCE_DIR
 set -uo pipefail
-tide="$1"
-src="$(cd "$2" && pwd)"
-passes=0
-failures=0
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-pass() { passes=$((passes + 1)); }
-fail() {
-  echo "FAIL $1"
-  failures=$((failures + 1))
-}
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$@"
 
 chromium=$(command -v chromium || command -v chromium-browser || true)
 if [ -z "$chromium" ]; then
-  echo "FAIL chromium is not installed (scripts/install-deps installs it)"
-  echo "report_chromium: 0 passed, 1 failed"
+  fail "chromium is not installed (scripts/install-deps installs it)"
+  summary report_chromium
   exit 1
 fi
 
@@ -155,5 +145,4 @@ else
   fail "screenshot: $size bytes"
 fi
 
-echo "report_chromium: $passes passed, $failures failed"
-[ $failures -eq 0 ]
+summary report_chromium

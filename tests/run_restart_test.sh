@@ -12,13 +12,14 @@
 # command takes 2 s. Usage: bash tests/run_restart_test.sh TIDE_BINARY SOURCE_DIR
 set -euo pipefail
 
-TIDE=${1:?usage: run_restart_test.sh TIDE_BINARY SOURCE_DIR}
-TIDE=$(realpath "$TIDE")
-WORK=$(mktemp -d /tmp/tide-run-restart.XXXXXX)
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$@"
+TIDE=$(realpath "$tide")
+WORK=$work
 export TIDE WORK
 
 cleanup() {
-  # Stop every tide this test started (pids recorded by the driver), then remove the files.
+  # Stop every tide this test started (pids recorded by the driver); lib.sh removes the files.
   if [[ -f "$WORK/pids" ]]; then
     while read -r pid; do
       kill -TERM "$pid" 2>/dev/null || true
@@ -30,9 +31,7 @@ cleanup() {
   fi
   # Scale commands run in their own process group and end after their 2 s sleep.
   sleep 2.5
-  rm -rf "$WORK"
 }
-trap cleanup EXIT
 
 python3 - <<'PY'
 import datetime, json, os, signal, socket, subprocess, sys, time, urllib.request

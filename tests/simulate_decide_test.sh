@@ -6,18 +6,8 @@
 # same binding stage.
 # Usage: bash tests/simulate_decide_test.sh TIDE_BINARY SOURCE_DIR
 set -uo pipefail
-tide="$1"
-src="$(cd "$2" && pwd)"
-passes=0
-failures=0
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-pass() { passes=$((passes + 1)); }
-fail() {
-  echo "FAIL $1"
-  failures=$((failures + 1))
-}
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$@"
 
 # scenario NAME FROM TO: a copy of examples/simulate-NAME.yaml cut to [FROM, TO).
 scenario() {
@@ -100,5 +90,4 @@ check worldcup98 397 5
 scenario nasa "1995-07-27 00:00" "1995-07-30 00:00"
 check nasa 613 5
 
-echo "simulate_decide: $passes passed, $failures failed"
-[ $failures -eq 0 ]
+summary simulate_decide

@@ -6,18 +6,8 @@
 # broken scenario or trace gives located errors and exit 1.
 # Usage: bash tests/simulate_test.sh TIDE_BINARY SOURCE_DIR
 set -uo pipefail
-tide="$1"
-src="$(cd "$2" && pwd)"
-passes=0
-failures=0
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-pass() { passes=$((passes + 1)); }
-fail() {
-  echo "FAIL $1"
-  failures=$((failures + 1))
-}
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$@"
 
 # A scenario's range for this test ("" = the whole trace), written like the trace's times.
 range_of() {
@@ -216,5 +206,4 @@ else
   fail "--help: $help"
 fi
 
-echo "simulate: $passes passed, $failures failed"
-[ $failures -eq 0 ]
+summary simulate

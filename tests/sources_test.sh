@@ -11,44 +11,40 @@
 # is skipped: a missing server or one that does not start is a failure with a clear message.
 # Ends with "sources: N passed, M failed".
 set -u
-
-tide=${1:?usage: sources_test.sh TIDE_BINARY SOURCE_DIR}
-src=${2:?usage: sources_test.sh TIDE_BINARY SOURCE_DIR}
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$@"
 bin="$(dirname "$tide")/tide_integration_tests"
-passed=0
-failed=0
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tide-sources-test.XXXXXX")
 pids=()
 
-cleanup() {
-  local pid i
-  for pid in "${pids[@]}"; do
+# stop SECONDS PID...: SIGCONT and SIGTERM to each (a stopped server must wake up to exit), then
+# SIGKILL to each that has not exited within SECONDS.
+stop() {
+  local limit=$1 pid
+  shift
+  for pid in "$@"; do
     kill -CONT "$pid" 2>/dev/null
     kill -TERM "$pid" 2>/dev/null
   done
-  for pid in "${pids[@]}"; do
-    for i in $(seq 1 50); do
+  for pid in "$@"; do
+    for _ in $(seq 1 $((limit * 10))); do
       kill -0 "$pid" 2>/dev/null || break
       sleep 0.1
     done
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
   done
-  rm -rf "$tmp"
 }
-trap cleanup EXIT
 
-summary() { echo "sources: $passed passed, $failed failed"; }
+cleanup() { stop 5 "${pids[@]}"; }
 
 # A setup problem: report it with the server's log and stop (counted as a failure).
 die() {
-  echo "FAIL: $1"
+  fail "$1"
   if [ $# -ge 2 ] && [ -f "$2" ]; then
     echo "---- last lines of $2 ----"
     tail -n 20 "$2"
   fi
-  failed=$((failed + 1))
-  summary
+  summary sources
   exit 1
 }
 
@@ -87,8 +83,8 @@ done
 
 # ---- the exporter: a static /metrics file ----
 exporter_port=$(free_port)
-mkdir -p "$tmp/exporter"
-cat >"$tmp/exporter/metrics" <<'EOF'
+mkdir -p "$work/exporter"
+cat >"$work/exporter/metrics" <<'EOF'
 # HELP tide_test_queue_depth Jobs waiting, by queue.
 # TYPE tide_test_queue_depth gauge
 tide_test_queue_depth{queue="jobs"} 42
@@ -100,25 +96,25 @@ tide_test_requests_total{code="200"} 1000
 # TYPE process_start_time_seconds gauge
 process_start_time_seconds 1.7e+09
 EOF
-python3 -m http.server "$exporter_port" --bind 127.0.0.1 --directory "$tmp/exporter" \
-  >"$tmp/exporter.log" 2>&1 &
+python3 -m http.server "$exporter_port" --bind 127.0.0.1 --directory "$work/exporter" \
+  >"$work/exporter.log" 2>&1 &
 pids+=($!)
 wait_for 10 "the exporter" http_ok "http://127.0.0.1:$exporter_port/metrics" tide_test_queue_depth ||
-  die "the exporter (python3 http.server) did not start" "$tmp/exporter.log"
+  die "the exporter (python3 http.server) did not start" "$work/exporter.log"
 
 # ---- redis-server ----
 redis_port=$(free_port)
-mkdir -p "$tmp/redis"
+mkdir -p "$work/redis"
 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
-  --dir "$tmp/redis" >"$tmp/redis.log" 2>&1 &
+  --dir "$work/redis" >"$work/redis.log" 2>&1 &
 redis_pid=$!
 pids+=("$redis_pid")
 redis_ready() { [ "$(timeout 2 redis-cli -h 127.0.0.1 -p "$redis_port" ping 2>/dev/null)" = PONG ]; }
-wait_for 15 "redis-server" redis_ready || die "redis-server did not start" "$tmp/redis.log"
+wait_for 15 "redis-server" redis_ready || die "redis-server did not start" "$work/redis.log"
 
 # ---- prometheus, scraping the exporter every second ----
 prom_port=$(free_port)
-cat >"$tmp/prometheus.yml" <<EOF
+cat >"$work/prometheus.yml" <<EOF
 global:
   scrape_interval: 1s
   evaluation_interval: 1s
@@ -127,16 +123,16 @@ scrape_configs:
     static_configs:
       - targets: ['127.0.0.1:$exporter_port']
 EOF
-prometheus --config.file="$tmp/prometheus.yml" --storage.tsdb.path="$tmp/prometheus-data" \
-  --web.listen-address="127.0.0.1:$prom_port" --log.level=warn >"$tmp/prometheus.log" 2>&1 &
+prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/prometheus-data" \
+  --web.listen-address="127.0.0.1:$prom_port" --log.level=warn >"$work/prometheus.log" 2>&1 &
 prom_pid=$!
 pids+=("$prom_pid")
 prom="http://127.0.0.1:$prom_port"
 wait_for 30 "prometheus /-/ready" http_ok "$prom/-/ready" ||
-  die "prometheus did not become ready" "$tmp/prometheus.log"
+  die "prometheus did not become ready" "$work/prometheus.log"
 wait_for 30 "prometheus to scrape the exporter" \
   http_ok "$prom/api/v1/query?query=tide_test_queue_depth" '"42"' ||
-  die "prometheus did not scrape the exporter" "$tmp/prometheus.log"
+  die "prometheus did not scrape the exporter" "$work/prometheus.log"
 
 export TIDE_TEST_PROMETHEUS_URL="$prom"
 export TIDE_TEST_REDIS_URL="redis://127.0.0.1:$redis_port"
@@ -145,22 +141,19 @@ export TIDE_TEST_DEAD_ADDRESS="127.0.0.1:$(free_port)"
 
 # run_phase NAME FILTER: runs the matching tests, counting passes and failures.
 run_phase() {
-  local phase=$1 filter=$2 log="$tmp/$1.log" rc ok bad
+  local phase=$1 filter=$2 log="$work/$1.log" rc ok bad
   TIDE_TEST_PHASE=$phase timeout 180 "$bin" --gtest_filter="$filter" --gtest_color=no >"$log" 2>&1
   rc=$?
   ok=$(grep -c '^\[       OK \]' "$log")
   bad=$(grep -cE '^\[  FAILED  \] .* \([0-9]+ ms\)$' "$log")
-  passed=$((passed + ok))
-  failed=$((failed + bad))
+  passes=$((passes + ok))
+  failures=$((failures + bad))
   if [ "$rc" -eq 124 ]; then
-    echo "FAIL: phase $phase timed out after 180s"
-    failed=$((failed + 1))
+    fail "phase $phase timed out after 180s"
   elif [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
-    echo "FAIL: phase $phase: tide_integration_tests exited with $rc"
-    failed=$((failed + 1))
+    fail "phase $phase: tide_integration_tests exited with $rc"
   elif [ $((ok + bad)) -eq 0 ]; then
-    echo "FAIL: phase $phase ran no tests"
-    failed=$((failed + 1))
+    fail "phase $phase ran no tests"
   fi
   if [ "$rc" -ne 0 ]; then
     grep -vE '^\[ *(RUN|OK) *\]' "$log" | head -60
@@ -173,19 +166,7 @@ run_phase live 'Live.*'
 kill -STOP "$redis_pid" "$prom_pid"
 run_phase frozen 'Frozen.*'
 
-for pid in "$redis_pid" "$prom_pid"; do
-  kill -CONT "$pid" 2>/dev/null
-  kill -TERM "$pid" 2>/dev/null
-done
-for pid in "$redis_pid" "$prom_pid"; do
-  for _ in $(seq 1 100); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null
-done
+stop 10 "$redis_pid" "$prom_pid"
 run_phase stopped 'Stopped.*'
 
-summary
-[ "$failed" -eq 0 ]
+summary sources

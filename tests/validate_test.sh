@@ -8,18 +8,9 @@
 # - hostile inputs (random bytes, deep nesting, missing files) must exit 1 with a diagnostic;
 # and nothing may crash: an exit code above 1, a signal or a hang fails the test.
 set -u
-
-tide=${1:?usage: validate_test.sh TIDE_BINARY SOURCE_DIR}
-src=${2:?usage: validate_test.sh TIDE_BINARY SOURCE_DIR}
-failures=0
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$@"
 checked=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-fail() {
-  echo "FAIL: $*"
-  failures=$((failures + 1))
-}
 
 # run FILE [ARGS...]: runs `tide validate`, leaving the exit code in $rc and the output in $out.
 run() {
@@ -118,22 +109,22 @@ expect_error() {
   grep -q "error: " <<<"$out" || fail "$what: no error line in: $(head -c 300 <<<"$out")"
 }
 
-expect_error "missing file" "$tmp/does-not-exist.yaml"
-expect_error "directory" "$tmp"
-: >"$tmp/empty.yaml"
-expect_error "empty file" "$tmp/empty.yaml"
-printf '%*s' 20000 '' | tr ' ' '[' >"$tmp/brackets.yaml"
-expect_error "20000 nested lists" "$tmp/brackets.yaml"
+expect_error "missing file" "$work/does-not-exist.yaml"
+expect_error "directory" "$work"
+: >"$work/empty.yaml"
+expect_error "empty file" "$work/empty.yaml"
+printf '%*s' 20000 '' | tr ' ' '[' >"$work/brackets.yaml"
+expect_error "20000 nested lists" "$work/brackets.yaml"
 {
   echo "groups:"
   for i in $(seq 1 400); do printf '%*s- \n' $((i % 100)) ''; done
-} >"$tmp/dashes.yaml"
-expect_error "nested block lists" "$tmp/dashes.yaml"
-printf 'groups:\n  - name: w\n    max: 1e999999\n    interval: 99999999999999999999d\n' >"$tmp/huge.yaml"
-expect_error "huge numbers" "$tmp/huge.yaml"
+} >"$work/dashes.yaml"
+expect_error "nested block lists" "$work/dashes.yaml"
+printf 'groups:\n  - name: w\n    max: 1e999999\n    interval: 99999999999999999999d\n' >"$work/huge.yaml"
+expect_error "huge numbers" "$work/huge.yaml"
 RANDOM=4242
 for i in $(seq 1 20); do
-  f="$tmp/random-$i.yaml"
+  f="$work/random-$i.yaml"
   : >"$f"
   for _ in $(seq 1 64); do printf "\\x$(printf %02x $((RANDOM % 256)))" >>"$f"; done
   run "$f"
@@ -144,8 +135,8 @@ for file in "${examples[@]}"; do
   size=$(wc -c <"$file")
   for cut in 7 31 97 211 401 733; do
     [ "$cut" -lt "$size" ] || continue
-    head -c "$cut" "$file" >"$tmp/cut.yaml"
-    run "$tmp/cut.yaml"
+    head -c "$cut" "$file" >"$work/cut.yaml"
+    run "$work/cut.yaml"
     check_no_crash "$(basename "$file") cut at $cut"
   done
 done

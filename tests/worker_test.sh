@@ -3,40 +3,31 @@
 # /healthz), saturation (503 once the slots and the queue are full) and a clean exit on SIGTERM
 # that lets in-flight requests finish. Every worker started here is killed on exit; every wait
 # is bounded.
+# Usage: bash tests/worker_test.sh TIDE_BINARY SOURCE_DIR
 set -uo pipefail
-tide="$1"
-failures=0
-passes=0
-tmp=$(mktemp -d)
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$@"
 pids=()
 
 cleanup() {
   for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null; done
   wait 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-pass() { passes=$((passes + 1)); }
-fail() {
-  echo "FAIL $1"
-  failures=$((failures + 1))
 }
 
 # start_worker NAME ARGS...: starts a worker on a free port; sets $port and $pid.
 start_worker() {
   local name="$1"
   shift
-  "$tide" worker --port 0 "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+  "$tide" worker --port 0 "$@" >"$work/$name.out" 2>"$work/$name.err" &
   pid=$!
   pids+=("$pid")
   port=""
   for _ in $(seq 200); do
-    port=$(sed -n 's/^tide worker listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/$name.out")
+    port=$(sed -n 's/^tide worker listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/$name.out")
     [ -n "$port" ] && return 0
     sleep 0.05
   done
-  echo "worker $name did not start: $(cat "$tmp/$name.err")"
+  echo "worker $name did not start: $(cat "$work/$name.err")"
   return 1
 }
 
@@ -102,15 +93,15 @@ if start_worker api --concurrency 2 --work-ms 5; then
   done
 
   # SIGTERM with a request in flight: the request completes, the worker exits 0.
-  get "$base/work?ms=300" >"$tmp/inflight.out" &
+  get "$base/work?ms=300" >"$work/inflight.out" &
   client=$!
   sleep 0.1
   kill -TERM "$pid"
   wait_exit "$pid" 10
   [ "$status" = 0 ] && pass || fail "SIGTERM: exit status '$status', want 0"
   wait "$client"
-  [[ "$(cat "$tmp/inflight.out")" == '{"ms":300,'* ]] && pass ||
-    fail "in-flight request during SIGTERM: got '$(cat "$tmp/inflight.out")'"
+  [[ "$(cat "$work/inflight.out")" == '{"ms":300,'* ]] && pass ||
+    fail "in-flight request during SIGTERM: got '$(cat "$work/inflight.out")'"
 else
   fail "worker did not start"
 fi
@@ -118,15 +109,15 @@ fi
 # ---- saturation: 1 slot, 1 waiting, the rest get 503 ----
 if start_worker busy --concurrency 1 --queue 1; then
   base="http://127.0.0.1:$port"
-  for i in 1 2 3 4 5; do { code "$base/work?ms=600"; echo; } >"$tmp/sat.$i" & done
+  for i in 1 2 3 4 5; do { code "$base/work?ms=600"; echo; } >"$work/sat.$i" & done
   sleep 0.2
   [ "$(metric tide_worker_queued)" = 1 ] && pass || fail "queued: want 1 at saturation"
   [ "$(get "$base/healthz")" = ok ] && pass || fail "healthz must answer while saturated"
   for j in $(jobs -p); do
     [[ " ${pids[*]} " == *" $j "* ]] || wait "$j"
   done
-  ok=$(cat "$tmp"/sat.* | grep -c 200)
-  rejected=$(cat "$tmp"/sat.* | grep -c 503)
+  ok=$(cat "$work"/sat.* | grep -c 200)
+  rejected=$(cat "$work"/sat.* | grep -c 503)
   [ "$ok" = 2 ] && [ "$rejected" = 3 ] && pass || fail "saturation: $ok x 200, $rejected x 503; want 2 and 3"
   [ "$(metric tide_worker_rejected_total)" = 3 ] && pass || fail "rejected_total: want 3"
   kill -INT "$pid"
@@ -161,20 +152,19 @@ fi
 
 # ---- a port in use is a clear error ----
 if start_worker holder; then
-  "$tide" worker --port "$port" >"$tmp/dup.out" 2>"$tmp/dup.err" &
+  "$tide" worker --port "$port" >"$work/dup.out" 2>"$work/dup.err" &
   dup=$!
   pids+=("$dup")
   wait_exit "$dup" 10
-  [ "$status" = 1 ] && grep -q "cannot listen on 127.0.0.1:$port" "$tmp/dup.err" && pass ||
-    fail "port in use: exit '$status', stderr '$(cat "$tmp/dup.err")'"
+  [ "$status" = 1 ] && grep -q "cannot listen on 127.0.0.1:$port" "$work/dup.err" && pass ||
+    fail "port in use: exit '$status', stderr '$(cat "$work/dup.err")'"
   kill -TERM "$pid"
   wait_exit "$pid" 10
 fi
 
 # ---- bad flags ----
-"$tide" worker --concurrency 0 >/dev/null 2>"$tmp/flags.err"
-[ $? = 2 ] && grep -q "concurrency must be in 1..256" "$tmp/flags.err" && pass ||
-  fail "bad --concurrency: $(cat "$tmp/flags.err")"
+"$tide" worker --concurrency 0 >/dev/null 2>"$work/flags.err"
+[ $? = 2 ] && grep -q "concurrency must be in 1..256" "$work/flags.err" && pass ||
+  fail "bad --concurrency: $(cat "$work/flags.err")"
 
-echo "worker_test: $passes passed, $failures failed"
-[ "$failures" = 0 ]
+summary worker_test

@@ -13,6 +13,8 @@
 #include <fmt/format.h>
 #include <httplib.h>
 
+#include "policy/observation.hpp"
+
 namespace tide {
 namespace {
 
@@ -31,18 +33,6 @@ bool token_matches(std::string_view given, std::string_view expected) {
             static_cast<unsigned char>(expected[i % expected.size()]);
   }
   return diff == 0;
-}
-
-const char* instance_state_name(InstanceState state) {
-  switch (state) {
-    case InstanceState::kReady:
-      return "ready";
-    case InstanceState::kWarming:
-      return "warming";
-    case InstanceState::kMissing:
-      return "missing";
-  }
-  return "unknown";
 }
 
 json optional_time(const std::optional<TimePoint>& t) {

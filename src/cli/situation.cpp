@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "config/config.hpp"
+#include "policy/observation.hpp"
 
 namespace tide {
 namespace {
@@ -313,18 +314,6 @@ std::expected<Situation, std::vector<std::string>> parse_situation(std::string_v
 // ---- situation_to_json: the writer (appended; the parser above is the reference)
 // -------------------
 namespace {
-
-const char* instance_state_name(InstanceState state) {
-  switch (state) {
-    case InstanceState::kReady:
-      return "ready";
-    case InstanceState::kWarming:
-      return "warming";
-    case InstanceState::kMissing:
-      return "missing";
-  }
-  return "ready";
-}
 
 nlohmann::json reading_to_json(const MetricReading& reading) {
   nlohmann::json out = {{"ok", reading.ok}};

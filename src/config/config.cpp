@@ -16,6 +16,7 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include "config/fields.hpp"
 #include "policy/cron.hpp"
 #include "targets/registry.hpp"
 
@@ -42,293 +43,25 @@ const GroupSpec* Config::find_group(std::string_view name) const {
 
 namespace {
 
-// ---- small text helpers ------------------------------------------------------------------------
-
-// Optimal string alignment distance (Levenshtein plus adjacent transpositions), case-insensitive.
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  auto lower = [](char c) {
-    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  };
-  const std::size_t n = a.size(), m = b.size();
-  std::vector<std::vector<std::size_t>> d(n + 1, std::vector<std::size_t>(m + 1));
-  for (std::size_t i = 0; i <= n; ++i) d[i][0] = i;
-  for (std::size_t j = 0; j <= m; ++j) d[0][j] = j;
-  for (std::size_t i = 1; i <= n; ++i) {
-    for (std::size_t j = 1; j <= m; ++j) {
-      std::size_t cost = lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2]) &&
-          lower(a[i - 2]) == lower(b[j - 1])) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-  }
-  return d[n][m];
-}
-
-// The candidate closest to `word`, if it is close enough to be a plausible typo.
-std::string closest(std::string_view word, const std::vector<std::string>& candidates) {
-  if (word.size() > 64) return "";
-  std::string best;
-  std::size_t best_distance = 0;
-  for (const std::string& c : candidates) {
-    std::size_t dist = edit_distance(word, c);
-    if (best.empty() || dist < best_distance) {
-      best = c;
-      best_distance = dist;
-    }
-  }
-  if (best.empty()) return "";
-  std::size_t limit = word.size() <= 3 ? 1 : word.size() <= 6 ? 2 : 3;
-  if (best_distance <= limit) return best;
-  // A prefix of a longer key ("max_scale_up" for "max_scale_up_rate") or the reverse ("maximum"
-  // for "max") is also a likely mistake.
-  for (const std::string& c : candidates) {
-    if (word.size() >= 4 && c.starts_with(word)) return c;
-    if (c.size() >= 3 && word.starts_with(c)) return c;
-  }
-  return "";
-}
-
-std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {
-  std::string c = closest(word, candidates);
-  return c.empty() ? "" : fmt::format(" (did you mean '{}'?)", c);
-}
-
-std::string join(const std::vector<std::string>& items, std::string_view sep = ", ") {
-  std::string out;
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) out += sep;
-    out += items[i];
-  }
-  return out;
-}
-
-std::string quoted_list(const std::vector<std::string>& items) {
-  std::vector<std::string> q;
-  q.reserve(items.size());
-  for (const std::string& s : items) q.push_back(fmt::format("'{}'", s));
-  return join(q);
-}
-
-// A short rendering of a scalar for messages: control characters escaped, long text cut.
-std::string excerpt(std::string_view text) {
-  std::string out;
-  for (char c : text.substr(0, 40)) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
-      out += fmt::format("\\x{:02x}", u);
-    } else {
-      out += c;
-    }
-  }
-  if (text.size() > 40) out += "...";
-  return out;
-}
-
-YAML::Mark mark_of(const YAML::Node& node) {
-  try {
-    return node.Mark();
-  } catch (...) {
-    return YAML::Mark::null_mark();
-  }
-}
-
-// "'abc'", "a list", "a mapping", "nothing".
-std::string describe(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Null:
-      return "nothing";
-    case YAML::NodeType::Scalar:
-      return fmt::format("'{}'", excerpt(node.Scalar()));
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Map:
-      return "a mapping";
-    case YAML::NodeType::Undefined:
-      return "nothing";
-  }
-  return "something else";
-}
+using config_detail::Ctx;
+using config_detail::describe;
+using config_detail::did_you_mean;
+using config_detail::excerpt;
+using config_detail::expect_list;
+using config_detail::expect_map;
+using config_detail::Fields;
+using config_detail::join;
+using config_detail::mark_of;
+using config_detail::quoted_list;
+using config_detail::to_bool;
+using config_detail::to_duration;
+using config_detail::to_string;
+using config_detail::unknown_choice;
+using config_detail::valid_name;
 
 std::string format_number(double v) {
   return fmt::format("{}", v);
 }
-
-// ---- diagnostics -------------------------------------------------------------------------------
-
-class Ctx {
- public:
-  explicit Ctx(std::string_view file) : file_(file) {}
-
-  void error(const YAML::Mark& mark, std::string message) {
-    if (diags_.size() >= kMaxDiagnostics) {
-      truncated_ = true;
-      return;
-    }
-    int line = mark.line >= 0 ? mark.line + 1 : 1;
-    int column = mark.column >= 0 ? mark.column + 1 : 1;
-    diags_.push_back(Diagnostic{file_, line, column, std::move(message)});
-  }
-  void error(const YAML::Node& node, std::string message) {
-    error(mark_of(node), std::move(message));
-  }
-  void error_file(std::string message) {
-    diags_.push_back(Diagnostic{file_, 0, 0, std::move(message)});
-  }
-
-  std::size_t count() const { return diags_.size(); }
-  bool failed() const { return !diags_.empty(); }
-
-  // Sorted by position, duplicates (the same node reached twice through an alias) removed.
-  Diagnostics take() {
-    std::stable_sort(diags_.begin(), diags_.end(), [](const Diagnostic& a, const Diagnostic& b) {
-      return std::pair(a.line, a.column) < std::pair(b.line, b.column);
-    });
-    auto same = [](const Diagnostic& a, const Diagnostic& b) {
-      return a.line == b.line && a.column == b.column && a.message == b.message;
-    };
-    diags_.erase(std::unique(diags_.begin(), diags_.end(), same), diags_.end());
-    if (truncated_) {
-      diags_.push_back(
-          Diagnostic{file_, 0, 0,
-                     fmt::format("too many errors; only the first {} are shown", kMaxDiagnostics)});
-    }
-    return std::move(diags_);
-  }
-
-  // Budget for generic YAML -> JSON conversion (guards against alias bombs).
-  long json_budget = 100'000;
-
- private:
-  std::string file_;
-  Diagnostics diags_;
-  bool truncated_ = false;
-};
-
-// ---- mappings ----------------------------------------------------------------------------------
-
-// The entries of one YAML mapping. Every get() declares a key as allowed; finish() reports the
-// keys nobody asked for as unknown, suggesting the closest allowed one.
-class Fields {
- public:
-  // `quiet`: the mapping was already read once (with a less specific context), so malformed and
-  // duplicate keys were reported then.
-  Fields(Ctx& ctx, const YAML::Node& map, std::string context, bool quiet = false)
-      : ctx_(ctx), node_(map), context_(std::move(context)) {
-    for (auto it = map.begin(); it != map.end(); ++it) {
-      YAML::Node key(it->first);  // a copy: it->first lives in a temporary
-      if (!key.IsScalar()) {
-        if (!quiet) {
-          ctx_.error(key,
-                     fmt::format("expected a key name in {}, got {}", context_, describe(key)));
-        }
-        continue;
-      }
-      if (const Entry* prev = find(key.Scalar())) {
-        if (!quiet) {
-          ctx_.error(
-              key, fmt::format("duplicate key '{}' in {} (first at line {})", excerpt(key.Scalar()),
-                               context_, mark_of(prev->key).line + 1));
-        }
-        continue;
-      }
-      entries_.push_back(Entry{key.Scalar(), key, it->second, false});
-    }
-  }
-
-  // The value of `key`, when present (a present key with an empty value is a Null node).
-  std::optional<YAML::Node> get(std::string_view key) {
-    allow(key);
-    for (Entry& e : entries_) {
-      if (e.name == key) {
-        e.used = true;
-        return e.value;
-      }
-    }
-    return std::nullopt;
-  }
-
-  std::optional<YAML::Node> require(std::string_view key) {
-    auto value = get(key);
-    if (!value) missing(key);
-    return value;
-  }
-
-  void missing(std::string_view key) {
-    ctx_.error(node_, fmt::format("missing required key '{}' in {}", key, context_));
-  }
-
-  void allow(std::string_view key) {
-    if (std::find(allowed_.begin(), allowed_.end(), key) == allowed_.end()) {
-      allowed_.emplace_back(key);
-    }
-  }
-
-  bool has(std::string_view key) const { return find(key) != nullptr; }
-
-  // The key node of `key` (for errors about the key itself); the mapping when absent.
-  YAML::Node key_node(std::string_view key) const {
-    const Entry* e = find(key);
-    return e ? e->key : node_;
-  }
-
-  // Entries no get() asked for, marked as used.
-  std::vector<std::pair<std::string, YAML::Node>> take_rest() {
-    std::vector<std::pair<std::string, YAML::Node>> rest;
-    for (Entry& e : entries_) {
-      if (!e.used) {
-        e.used = true;
-        rest.emplace_back(e.name, e.value);
-      }
-    }
-    return rest;
-  }
-
-  void ignore_rest() { take_rest(); }
-
-  // Keys that belong somewhere else: finish() says where (`note`) instead of guessing a typo.
-  void hint(const KeySchema& keys, std::string note) {
-    for (const KeySpec& k : keys.keys) hints_.emplace_back(k.name, note);
-  }
-
-  void finish() {
-    for (Entry& e : entries_) {
-      if (e.used) continue;
-      e.used = true;
-      std::string extra = did_you_mean(e.name, allowed_);
-      for (const auto& [key, note] : hints_) {
-        if (key == e.name) extra = fmt::format(" ({})", note);
-      }
-      ctx_.error(e.key, fmt::format("unknown key '{}' in {}{}", excerpt(e.name), context_, extra));
-    }
-  }
-
-  const YAML::Node& node() const { return node_; }
-  const std::string& context() const { return context_; }
-  Ctx& ctx() { return ctx_; }
-
- private:
-  struct Entry {
-    std::string name;
-    YAML::Node key;
-    YAML::Node value;
-    bool used = false;
-  };
-  const Entry* find(std::string_view name) const {
-    for (const Entry& e : entries_) {
-      if (e.name == name) return &e;
-    }
-    return nullptr;
-  }
-
-  Ctx& ctx_;
-  YAML::Node node_;
-  std::string context_;
-  std::vector<Entry> entries_;
-  std::vector<std::string> allowed_;
-  std::vector<std::pair<std::string, std::string>> hints_;
-};
 
 // ---- scalar conversions ------------------------------------------------------------------------
 
@@ -340,13 +73,6 @@ struct Val {
 
 // Integers larger than this are rejected before they reach any arithmetic.
 constexpr double kMaxMagnitude = 1e15;
-constexpr Duration kMaxDuration = std::chrono::hours(24 * 365);
-
-std::optional<std::string> to_string(Ctx& ctx, const YAML::Node& node, std::string_view key) {
-  if (node.IsScalar()) return node.Scalar();
-  ctx.error(node, fmt::format("{}: expected a string, got {}", key, describe(node)));
-  return std::nullopt;
-}
 
 // `what`: "a number" or "a whole number", for the messages.
 std::optional<double> to_number(Ctx& ctx, const YAML::Node& node, std::string_view key,
@@ -393,39 +119,6 @@ std::optional<long long> to_integer(Ctx& ctx, const YAML::Node& node, std::strin
     return std::nullopt;
   }
   return static_cast<long long>(*value);
-}
-
-std::optional<bool> to_bool(Ctx& ctx, const YAML::Node& node, std::string_view key) {
-  if (node.IsScalar()) {
-    const std::string& s = node.Scalar();
-    if (s == "true" || s == "True" || s == "TRUE") return true;
-    if (s == "false" || s == "False" || s == "FALSE") return false;
-  }
-  ctx.error(node, fmt::format("{}: expected true or false, got {}", key, describe(node)));
-  return std::nullopt;
-}
-
-std::optional<Duration> to_duration(Ctx& ctx, const YAML::Node& node, std::string_view key) {
-  if (!node.IsScalar()) {
-    ctx.error(node, fmt::format("{}: expected a duration such as 15s, 5m or 1h30m, got {}", key,
-                                describe(node)));
-    return std::nullopt;
-  }
-  const std::string& text = node.Scalar();
-  if (text.size() > 32) {
-    ctx.error(node, fmt::format("{}: invalid duration '{}': too long", key, excerpt(text)));
-    return std::nullopt;
-  }
-  auto d = parse_duration(text);
-  if (!d) {
-    ctx.error(node, fmt::format("{}: {}", key, d.error().message));
-    return std::nullopt;
-  }
-  if (*d > kMaxDuration) {
-    ctx.error(node, fmt::format("{}: duration '{}' is too long (at most 365d)", key, text));
-    return std::nullopt;
-  }
-  return *d;
 }
 
 // Generic conversion for values whose schema is not known here (a metric's query keys when the
@@ -531,8 +224,7 @@ std::optional<Val<std::string>> get_choice(Fields& f, std::string_view key,
   auto v = get_string(f, key, required);
   if (!v) return std::nullopt;
   if (std::find(choices.begin(), choices.end(), v->v) == choices.end()) {
-    f.ctx().error(v->node, fmt::format("{}: unknown value '{}'{}; expected one of: {}", key,
-                                       excerpt(v->v), did_you_mean(v->v, choices), join(choices)));
+    f.ctx().error(v->node, unknown_choice(key, v->v, choices));
     return std::nullopt;
   }
   return v;
@@ -611,8 +303,7 @@ std::optional<nlohmann::json> convert_string(Ctx& ctx, const KeySpec& spec,
   if (!s) return std::nullopt;
   if (!spec.choices.empty() &&
       std::find(spec.choices.begin(), spec.choices.end(), *s) == spec.choices.end()) {
-    ctx.error(node, fmt::format("{}: unknown value '{}'{}; expected one of: {}", spec.name,
-                                excerpt(*s), did_you_mean(*s, spec.choices), join(spec.choices)));
+    ctx.error(node, unknown_choice(spec.name, *s, spec.choices));
     return std::nullopt;
   }
   if (spec.check) {
@@ -665,11 +356,7 @@ std::optional<nlohmann::json> convert_kind(Ctx& ctx, const KeySpec& spec, const 
         out.push_back(std::move(*s));
         return out;
       }
-      if (!node.IsSequence()) {
-        ctx.error(node,
-                  fmt::format("{}: expected a list of strings, got {}", spec.name, describe(node)));
-        return std::nullopt;
-      }
+      if (!expect_list(ctx, node, spec.name, "a list of strings")) return std::nullopt;
       bool ok = true;
       for (const YAML::Node& item : node) {
         if (out.size() >= 10'000) {
@@ -687,11 +374,7 @@ std::optional<nlohmann::json> convert_kind(Ctx& ctx, const KeySpec& spec, const 
       return out;
     }
     case ValueKind::kNumberList: {
-      if (!node.IsSequence()) {
-        ctx.error(node,
-                  fmt::format("{}: expected a list of numbers, got {}", spec.name, describe(node)));
-        return std::nullopt;
-      }
+      if (!expect_list(ctx, node, spec.name, "a list of numbers")) return std::nullopt;
       nlohmann::json out = nlohmann::json::array();
       bool ok = true;
       for (const YAML::Node& item : node) {
@@ -714,11 +397,7 @@ std::optional<nlohmann::json> convert_kind(Ctx& ctx, const KeySpec& spec, const 
       return out;
     }
     case ValueKind::kStringMap: {
-      if (!node.IsMap()) {
-        ctx.error(node, fmt::format("{}: expected a mapping of names to strings, got {}", spec.name,
-                                    describe(node)));
-        return std::nullopt;
-      }
+      if (!expect_map(ctx, node, spec.name, "a mapping of names to strings")) return std::nullopt;
       nlohmann::json out = nlohmann::json::object();
       bool ok = true;
       for (auto it = node.begin(); it != node.end(); ++it) {
@@ -794,15 +473,6 @@ std::string required_summary(const KeySchema& schema) {
   return join(parts);
 }
 
-bool valid_name(std::string_view name) {
-  if (name.empty() || name.size() > 63) return false;
-  if (!std::isalnum(static_cast<unsigned char>(name.front()))) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    unsigned char u = static_cast<unsigned char>(c);
-    return std::isalnum(u) || c == '-' || c == '_' || c == '.';
-  });
-}
-
 const std::vector<std::string>& policy_types() {
   static const std::vector<std::string> types = {"target-tracking", "step",  "simple",
                                                  "scheduled",       "queue", "panic"};
@@ -855,7 +525,7 @@ class Parser {
   }
 
   void parse_api(const YAML::Node& node, ApiConfig& api) {
-    if (!expect_map(node, "api")) return;
+    if (!expect_map(ctx_, node, "api")) return;
     Fields f(ctx_, node, "api");
     if (auto v = get_string(f, "listen")) {
       if (valid_listen(v->v)) {
@@ -892,7 +562,7 @@ class Parser {
   }
 
   void parse_log(const YAML::Node& node, LogConfig& log) {
-    if (!expect_map(node, "log")) return;
+    if (!expect_map(ctx_, node, "log")) return;
     Fields f(ctx_, node, "log");
     if (auto v = get_choice(f, "format", {"logfmt", "json"})) {
       log.format = v->v == "json" ? LogFormat::kJson : LogFormat::kLogfmt;
@@ -901,12 +571,6 @@ class Parser {
       log.level = v->v;
     }
     f.finish();
-  }
-
-  bool expect_map(const YAML::Node& node, std::string_view what) {
-    if (node.IsMap()) return true;
-    ctx_.error(node, fmt::format("{}: expected a mapping, got {}", what, describe(node)));
-    return false;
   }
 
   // ---- sources ----
@@ -952,11 +616,7 @@ class Parser {
   std::optional<SourceSpec> parse_source(const YAML::Node& node,
                                          std::optional<Val<std::string>> outer_name,
                                          YAML::Mark& name_node) {
-    if (!node.IsMap()) {
-      ctx_.error(node, fmt::format("source: expected a mapping with 'name' and 'type', got {}",
-                                   describe(node)));
-      return std::nullopt;
-    }
+    if (!expect_map(ctx_, node, "source", "a mapping with 'name' and 'type'")) return std::nullopt;
     Fields f(ctx_, node, "source");
     SourceSpec spec;
     auto name = get_string(f, "name", !outer_name.has_value());
@@ -1073,10 +733,7 @@ class Parser {
       }
       return ref;
     }
-    if (!node->IsMap()) {
-      ctx_.error(*node, fmt::format("metric: expected a source name or a mapping {{source: NAME, "
-                                    "...}}, got {}",
-                                    describe(*node)));
+    if (!expect_map(ctx_, *node, "metric", "a source name or a mapping {source: NAME, ...}")) {
       return std::nullopt;
     }
     Fields f(ctx_, *node, "metric");
@@ -1109,10 +766,7 @@ class Parser {
   // ---- groups ----
   std::vector<GroupSpec> parse_groups(const YAML::Node& node) {
     std::vector<GroupSpec> out;
-    if (!node.IsSequence()) {
-      ctx_.error(node, fmt::format("groups: expected a list of groups, got {}", describe(node)));
-      return out;
-    }
+    if (!expect_list(ctx_, node, "groups", "a list of groups")) return out;
     if (node.size() == 0) {
       ctx_.error(node, "groups: the list is empty; define at least one group");
       return out;
@@ -1136,10 +790,7 @@ class Parser {
   // Returns the group even when some of its fields had errors (the caller checks ctx), nullopt
   // only when it has no usable name.
   std::optional<GroupSpec> parse_group(const YAML::Node& node, YAML::Mark* name_node = nullptr) {
-    if (!node.IsMap()) {
-      ctx_.error(node, fmt::format("group: expected a mapping, got {}", describe(node)));
-      return std::nullopt;
-    }
+    if (!expect_map(ctx_, node, "group")) return std::nullopt;
     GroupSpec g;
     Fields f(ctx_, node, "group");
     auto name = get_string(f, "name", true);
@@ -1184,11 +835,7 @@ class Parser {
   }
 
   void parse_target(const YAML::Node& node, TargetRef& target) {
-    if (!node.IsMap()) {
-      ctx_.error(node,
-                 fmt::format("target: expected a mapping with 'type', got {}", describe(node)));
-      return;
-    }
+    if (!expect_map(ctx_, node, "target", "a mapping with 'type'")) return;
     Fields f(ctx_, node, "target");
     auto type = get_string(f, "type", true);
     if (!type) {
@@ -1210,7 +857,7 @@ class Parser {
   }
 
   bool parse_fallback(const YAML::Node& node, FallbackSpec& fb) {
-    if (!expect_map(node, "fallback")) return false;
+    if (!expect_map(ctx_, node, "fallback")) return false;
     Fields f(ctx_, node, "fallback");
     std::size_t before = ctx_.count();
     if (auto v = get_integer(f, "failures")) {
@@ -1225,7 +872,7 @@ class Parser {
 
   // ---- behavior ----
   void parse_behavior(const YAML::Node& node, BehaviorSpec& b) {
-    if (!expect_map(node, "behavior")) return;
+    if (!expect_map(ctx_, node, "behavior")) return;
     Fields f(ctx_, node, "behavior");
     if (auto n = f.get("scale_up")) parse_rules(*n, b.scale_up, "behavior.scale_up");
     if (auto n = f.get("scale_down")) parse_rules(*n, b.scale_down, "behavior.scale_down");
@@ -1242,7 +889,7 @@ class Parser {
   }
 
   void parse_rules(const YAML::Node& node, ScalingRules& rules, std::string_view context) {
-    if (!expect_map(node, context)) return;
+    if (!expect_map(ctx_, node, context)) return;
     Fields f(ctx_, node, std::string(context));
     if (auto v = get_duration(f, "stabilization")) {
       // HPA: stabilizationWindowSeconds in [0, 3600].
@@ -1277,7 +924,7 @@ class Parser {
   }
 
   bool parse_rate_limit(const YAML::Node& node, RateLimit& limit, std::string_view context) {
-    if (!expect_map(node, fmt::format("{}.policies", context))) return false;
+    if (!expect_map(ctx_, node, fmt::format("{}.policies", context))) return false;
     Fields f(ctx_, node, fmt::format("a {} rate limit", context));
     std::size_t before = ctx_.count();
     auto type = get_choice(f, "type", {"instances", "percent"}, true);
@@ -1306,11 +953,7 @@ class Parser {
 
   // ---- policies ----
   void parse_policies(const YAML::Node& node, GroupSpec& g) {
-    if (!node.IsSequence()) {
-      ctx_.error(node,
-                 fmt::format("policies: expected a list of policies, got {}", describe(node)));
-      return;
-    }
+    if (!expect_list(ctx_, node, "policies", "a list of policies")) return;
     if (node.size() == 0) {
       ctx_.error(node, "policies: the list is empty; a group needs at least one policy");
       return;
@@ -1337,11 +980,7 @@ class Parser {
   }
 
   std::optional<PolicySpec> parse_policy(const YAML::Node& node, int index, YAML::Mark& name_node) {
-    if (!node.IsMap()) {
-      ctx_.error(node,
-                 fmt::format("policy: expected a mapping with 'type', got {}", describe(node)));
-      return std::nullopt;
-    }
+    if (!expect_map(ctx_, node, "policy", "a mapping with 'type'")) return std::nullopt;
     Fields outer(ctx_, node, "policy");
     auto type = get_string(outer, "type", true);
     if (!type) {
@@ -1531,7 +1170,7 @@ class Parser {
 
   std::optional<StepAdjustment> parse_step_adjustment(const YAML::Node& node,
                                                       std::optional<AdjustmentType> type) {
-    if (!expect_map(node, "step adjustment")) return std::nullopt;
+    if (!expect_map(ctx_, node, "step adjustment")) return std::nullopt;
     Fields f(ctx_, node, "step adjustment");
     std::size_t before = ctx_.count();
     StepAdjustment step;

@@ -1,10 +1,11 @@
-// Small numeric helpers shared by the policy files (private to src/policy).
+// Small helpers shared by the policy files (private to src/policy).
 #pragma once
 
 #include <cmath>
 #include <limits>
 #include <span>
 
+#include "policy/decision.hpp"
 #include "policy/observation.hpp"
 #include "policy/spec.hpp"
 
@@ -17,6 +18,15 @@ inline int clamp_capacity(double v) {
     return std::numeric_limits<int>::max();
   }
   return static_cast<int>(v);
+}
+
+// The proposal of a policy without usable data: it blocks scale-in for the group (DESIGN
+// section 3).
+inline Proposal no_data() {
+  Proposal p;
+  p.status = ProposalStatus::kNoData;
+  p.reason = Reason::kNoData;
+  return p;
 }
 
 // The value a step or simple policy compares with its threshold. With per-instance samples, the

@@ -14,6 +14,19 @@ enum class InstanceState : std::uint8_t {
   kMissing,  // known to the target but without a sample
 };
 
+// "ready", "warming", "missing": the spelling in situation files and in the HTTP API.
+inline const char* instance_state_name(InstanceState state) {
+  switch (state) {
+    case InstanceState::kReady:
+      return "ready";
+    case InstanceState::kWarming:
+      return "warming";
+    case InstanceState::kMissing:
+      return "missing";
+  }
+  return "unknown";
+}
+
 struct InstanceSample {
   double value = 0;    // usage (utilization policies) or the per-instance metric value
   double request = 0;  // capacity the usage is measured against (utilization only); 0 = unknown

@@ -11,12 +11,10 @@ namespace tide {
 // min allows); otherwise at least one instance and ceil(backlog / target_per_instance).
 // A non-positive target cannot size anything: treated as no data (config validation rejects it).
 Proposal propose_queue(const QueueSpec& spec, const MetricReading& reading) {
-  Proposal p;
   if (!reading.ok || !(spec.target_per_instance > 0) || std::isnan(reading.value)) {
-    p.status = ProposalStatus::kNoData;
-    p.reason = Reason::kNoData;
-    return p;
+    return detail::no_data();
   }
+  Proposal p;
   const double backlog = reading.value;
   p.status = ProposalStatus::kValue;
   p.a = backlog;

@@ -36,13 +36,9 @@ bool breached(double value, Comparison comparison, double threshold) {
 // With every policy abstaining, decide() keeps the current capacity.
 Proposal propose_simple(const SimpleSpec& spec, const MetricReading& reading, int base,
                         const PolicyState& state, TimePoint now) {
-  Proposal p;
   double value = 0;
-  if (!detail::aggregate(reading, spec.aggregation, value)) {
-    p.status = ProposalStatus::kNoData;
-    p.reason = Reason::kNoData;
-    return p;
-  }
+  if (!detail::aggregate(reading, spec.aggregation, value)) return detail::no_data();
+  Proposal p;
   p.a = value;
   p.b = spec.threshold;
   p.c = spec.adjustment;

@@ -62,13 +62,9 @@ int apply_adjustment(AdjustmentType type, double adjustment, int min_adjustment_
 // No matching step -> the policy abstains (kInactive): like an alarm that did not fire, it must
 // not hold capacity up against other policies. A matching 0 % step proposes `base` (hold).
 Proposal propose_step(const StepSpec& spec, const MetricReading& reading, int base) {
-  Proposal p;
   double value = 0;
-  if (!detail::aggregate(reading, spec.aggregation, value)) {
-    p.status = ProposalStatus::kNoData;
-    p.reason = Reason::kNoData;
-    return p;
-  }
+  if (!detail::aggregate(reading, spec.aggregation, value)) return detail::no_data();
+  Proposal p;
   p.a = value;
   p.b = spec.threshold;
   const double diff = value - spec.threshold;

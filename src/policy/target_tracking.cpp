@@ -105,13 +105,6 @@ double request_of(const InstanceSample& s, const Totals& ready) {
   return s.request > 0 ? s.request : ready.request / ready.count;
 }
 
-Proposal no_data() {
-  Proposal p;
-  p.status = ProposalStatus::kNoData;
-  p.reason = Reason::kNoData;
-  return p;
-}
-
 Proposal value(int capacity, Reason reason, double a, double b, double c, double d) {
   Proposal p;
   p.status = ProposalStatus::kValue;
@@ -132,7 +125,7 @@ int ceil_capacity(double v) {
 Proposal from_instances(const TargetTrackingSpec& spec, std::span<const InstanceSample> instances,
                         int current) {
   const FirstPass first = first_pass(spec, instances);
-  if (first.problem != SampleProblem::kNone) return no_data();
+  if (first.problem != SampleProblem::kNone) return detail::no_data();
 
   const double metric = metric_of(spec, first.ready);
   const double ratio = metric / spec.target;
@@ -237,17 +230,17 @@ Result<InstanceMetric> instance_metric(const TargetTrackingSpec& spec,
 
 Proposal propose_target_tracking(const TargetTrackingSpec& spec, const MetricReading& reading,
                                  int current, int ready) {
-  if (!reading.ok || !(spec.target > 0)) return no_data();
+  if (!reading.ok || !(spec.target > 0)) return detail::no_data();
 
   Proposal p;
   if (spec.kind == TargetKind::kTotal) {
     // Totals are group-wide; per-instance samples carry no extra information for them.
-    if (!std::isfinite(reading.value)) return no_data();
+    if (!std::isfinite(reading.value)) return detail::no_data();
     p = from_total(spec, reading.value, current);
   } else if (!reading.instances.empty()) {
     p = from_instances(spec, reading.instances, current);
   } else {
-    if (!std::isfinite(reading.value)) return no_data();
+    if (!std::isfinite(reading.value)) return detail::no_data();
     p = from_aggregate(spec, reading.value, current, ready);
   }
 

@@ -14,6 +14,8 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "config/fields.hpp"
+
 namespace tide::sim {
 namespace {
 
@@ -129,88 +131,22 @@ std::vector<std::string> preset_names() {
   return out;
 }
 
-// ---- text helpers -----------------------------------------------------------------------------
+// ---- shared with the config loader (config/fields.hpp) ---------------------------------------
 
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  auto lower = [](char c) { return std::tolower(static_cast<unsigned char>(c)); };
-  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      std::size_t cost = lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1;
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
-std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {
-  if (word.size() > 64) return "";
-  std::string best;
-  std::size_t best_distance = 0;
-  for (const std::string& c : candidates) {
-    std::size_t d = edit_distance(word, c);
-    if (best.empty() || d < best_distance) {
-      best = c;
-      best_distance = d;
-    }
-  }
-  std::size_t limit = word.size() <= 3 ? 1 : word.size() <= 6 ? 2 : 3;
-  if (!best.empty() && best_distance <= limit) return fmt::format(" (did you mean '{}'?)", best);
-  for (const std::string& c : candidates) {
-    if ((word.size() >= 4 && c.starts_with(word)) || (c.size() >= 3 && word.starts_with(c))) {
-      return fmt::format(" (did you mean '{}'?)", c);
-    }
-  }
-  return "";
-}
-
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i];
-  return out;
-}
-
-std::string excerpt(std::string_view text) {
-  std::string out;
-  for (char c : text.substr(0, 40)) {
-    unsigned char u = static_cast<unsigned char>(c);
-    out += u < 0x20 || u == 0x7f ? fmt::format("\\x{:02x}", u) : std::string(1, c);
-  }
-  if (text.size() > 40) out += "...";
-  return out;
-}
-
-std::string describe(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Scalar:
-      return fmt::format("'{}'", excerpt(node.Scalar()));
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Map:
-      return "a mapping";
-    default:
-      return "nothing";
-  }
-}
-
-YAML::Mark mark_of(const YAML::Node& node) {
-  try {
-    return node.Mark();
-  } catch (...) {
-    return YAML::Mark::null_mark();
-  }
-}
-
-bool valid_name(std::string_view name) {
-  if (name.empty() || name.size() > 63) return false;
-  if (!std::isalnum(static_cast<unsigned char>(name.front()))) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
-  });
-}
+using config_detail::Ctx;
+using config_detail::describe;
+using config_detail::did_you_mean;
+using config_detail::excerpt;
+using config_detail::expect_list;
+using config_detail::expect_map;
+using config_detail::Fields;
+using config_detail::join;
+using config_detail::mark_of;
+using config_detail::to_bool;
+using config_detail::to_choice;
+using config_detail::to_duration;
+using config_detail::to_string;
+using config_detail::valid_name;
 
 // YAML -> JSON with plain scalars read as numbers or booleans when they are one; quoted scalars
 // stay strings.
@@ -252,122 +188,7 @@ nlohmann::json to_json(const YAML::Node& node, int depth = 0) {
   }
 }
 
-// ---- diagnostics and mappings -----------------------------------------------------------------
-
-class Ctx {
- public:
-  explicit Ctx(std::string_view file) : file_(file) {}
-
-  void error(const YAML::Mark& mark, std::string message) {
-    diags_.push_back(Diagnostic{file_, mark.line >= 0 ? mark.line + 1 : 1,
-                                mark.column >= 0 ? mark.column + 1 : 1, std::move(message)});
-  }
-  void error(const YAML::Node& node, std::string message) {
-    error(mark_of(node), std::move(message));
-  }
-  void error_file(std::string message) {
-    diags_.push_back(Diagnostic{file_, 0, 0, std::move(message)});
-  }
-  void add(Diagnostics more) {
-    for (Diagnostic& d : more) diags_.push_back(std::move(d));
-  }
-
-  std::size_t count() const { return diags_.size(); }
-  bool failed() const { return !diags_.empty(); }
-  const std::string& file() const { return file_; }
-
-  Diagnostics take() {
-    std::stable_sort(diags_.begin(), diags_.end(), [](const Diagnostic& a, const Diagnostic& b) {
-      return std::pair(a.line, a.column) < std::pair(b.line, b.column);
-    });
-    return std::move(diags_);
-  }
-
- private:
-  std::string file_;
-  Diagnostics diags_;
-};
-
-// The entries of one mapping; finish() reports keys nobody asked for.
-class Map {
- public:
-  Map(Ctx& ctx, const YAML::Node& node, std::string context)
-      : ctx_(ctx), node_(node), context_(std::move(context)) {
-    for (auto it = node.begin(); it != node.end(); ++it) {
-      YAML::Node key(it->first);
-      if (!key.IsScalar()) {
-        ctx_.error(key, fmt::format("expected a key name in {}, got {}", context_, describe(key)));
-        continue;
-      }
-      if (find(key.Scalar()) != nullptr) {
-        ctx_.error(key, fmt::format("duplicate key '{}' in {}", excerpt(key.Scalar()), context_));
-        continue;
-      }
-      entries_.push_back(Entry{key.Scalar(), key, it->second, false});
-    }
-  }
-
-  std::optional<YAML::Node> get(std::string_view key) {
-    if (std::find(allowed_.begin(), allowed_.end(), key) == allowed_.end()) {
-      allowed_.emplace_back(key);
-    }
-    for (Entry& e : entries_) {
-      if (e.name == key) {
-        e.used = true;
-        return e.value;
-      }
-    }
-    return std::nullopt;
-  }
-
-  std::optional<YAML::Node> require(std::string_view key, std::string_view why = "") {
-    auto v = get(key);
-    if (!v) {
-      ctx_.error(node_, fmt::format("missing required key '{}' in {}{}", key, context_, why));
-    }
-    return v;
-  }
-
-  bool has(std::string_view key) const { return find(key) != nullptr; }
-
-  void finish() {
-    for (Entry& e : entries_) {
-      if (e.used) continue;
-      ctx_.error(e.key, fmt::format("unknown key '{}' in {}{}", excerpt(e.name), context_,
-                                    did_you_mean(e.name, allowed_)));
-    }
-  }
-
-  const YAML::Node& node() const { return node_; }
-
- private:
-  struct Entry {
-    std::string name;
-    YAML::Node key;
-    YAML::Node value;
-    bool used;
-  };
-  const Entry* find(std::string_view name) const {
-    for (const Entry& e : entries_) {
-      if (e.name == name) return &e;
-    }
-    return nullptr;
-  }
-
-  Ctx& ctx_;
-  YAML::Node node_;
-  std::string context_;
-  std::vector<Entry> entries_;
-  std::vector<std::string> allowed_;
-};
-
 // ---- scalar values ----------------------------------------------------------------------------
-
-std::optional<std::string> as_string(Ctx& ctx, const YAML::Node& node, std::string_view key) {
-  if (node.IsScalar()) return node.Scalar();
-  ctx.error(node, fmt::format("{}: expected a string, got {}", key, describe(node)));
-  return std::nullopt;
-}
 
 std::optional<double> as_number(Ctx& ctx, const YAML::Node& node, std::string_view key) {
   if (!node.IsScalar()) {
@@ -422,48 +243,21 @@ std::optional<long long> as_whole(Ctx& ctx, const YAML::Node& node, std::string_
   return static_cast<long long>(*v);
 }
 
-std::optional<bool> as_bool(Ctx& ctx, const YAML::Node& node, std::string_view key) {
-  if (node.IsScalar()) {
-    const std::string& s = node.Scalar();
-    if (s == "true" || s == "True" || s == "TRUE") return true;
-    if (s == "false" || s == "False" || s == "FALSE") return false;
-  }
-  ctx.error(node, fmt::format("{}: expected true or false, got {}", key, describe(node)));
-  return std::nullopt;
-}
-
+// A duration (`positive`: must not be 0s).
 std::optional<Duration> as_duration(Ctx& ctx, const YAML::Node& node, std::string_view key,
                                     bool positive = false) {
-  if (!node.IsScalar()) {
-    ctx.error(node, fmt::format("{}: expected a duration such as 15s, 5m or 1h30m, got {}", key,
-                                describe(node)));
-    return std::nullopt;
-  }
-  if (node.Scalar().size() > 32) {
-    ctx.error(node,
-              fmt::format("{}: invalid duration '{}': too long", key, excerpt(node.Scalar())));
-    return std::nullopt;
-  }
-  auto d = parse_duration(node.Scalar());
-  if (!d) {
-    ctx.error(node, fmt::format("{}: {}", key, d.error().message));
-    return std::nullopt;
-  }
-  if (*d > std::chrono::hours(24 * 365)) {
-    ctx.error(node,
-              fmt::format("{}: duration '{}' is too long (at most 365d)", key, node.Scalar()));
-    return std::nullopt;
-  }
+  auto d = to_duration(ctx, node, key);
+  if (!d) return std::nullopt;
   if (positive && d->count() == 0) {
     ctx.error(node, fmt::format("{} must be greater than 0, got 0s", key));
     return std::nullopt;
   }
-  return *d;
+  return d;
 }
 
 // A signed offset from UTC: -4h, +5h30m, -04:00, +0530.
 std::optional<Duration> as_offset(Ctx& ctx, const YAML::Node& node, std::string_view key) {
-  auto text = as_string(ctx, node, key);
+  auto text = to_string(ctx, node, key);
   if (!text) return std::nullopt;
   std::string_view s = *text;
   int sign = 1;
@@ -502,18 +296,6 @@ std::optional<Duration> as_offset(Ctx& ctx, const YAML::Node& node, std::string_
   return d * sign;
 }
 
-std::optional<std::string> as_choice(Ctx& ctx, const YAML::Node& node, std::string_view key,
-                                     const std::vector<std::string>& choices) {
-  auto s = as_string(ctx, node, key);
-  if (!s) return std::nullopt;
-  if (std::find(choices.begin(), choices.end(), *s) == choices.end()) {
-    ctx.error(node, fmt::format("{}: unknown value '{}'{}; expected one of: {}", key, excerpt(*s),
-                                did_you_mean(*s, choices), join(choices)));
-    return std::nullopt;
-  }
-  return s;
-}
-
 // ---- the scenario ---------------------------------------------------------------------------
 
 class Parser {
@@ -530,9 +312,9 @@ class Parser {
       }
       return;
     }
-    Map m(ctx_, root, "the scenario");
+    Fields m(ctx_, root, "the scenario");
     if (auto n = m.get("name")) {
-      if (auto s = as_string(ctx_, *n, "name")) sc.name = *s;
+      if (auto s = to_string(ctx_, *n, "name")) sc.name = *s;
     }
     if (auto n = m.require("trace")) parse_trace(*n, sc.trace);
     if (auto n = m.require("model")) parse_model(*n, sc.model);
@@ -549,14 +331,10 @@ class Parser {
  private:
   // ---- trace ----
   void parse_trace(const YAML::Node& node, TraceSpec& t) {
-    if (!node.IsMap()) {
-      ctx_.error(node,
-                 fmt::format("trace: expected a mapping with 'path', got {}", describe(node)));
-      return;
-    }
-    Map m(ctx_, node, "trace");
+    if (!expect_map(ctx_, node, "trace", "a mapping with 'path'")) return;
+    Fields m(ctx_, node, "trace");
     if (auto n = m.require("path")) {
-      if (auto s = as_string(ctx_, *n, "path")) {
+      if (auto s = to_string(ctx_, *n, "path")) {
         if (s->empty()) {
           ctx_.error(*n, "path: expected a file name, got ''");
         } else {
@@ -568,7 +346,7 @@ class Parser {
       }
     }
     if (auto n = m.get("separator")) {
-      if (auto s = as_string(ctx_, *n, "separator")) {
+      if (auto s = to_string(ctx_, *n, "separator")) {
         if (*s == "tab" || *s == "\t") {
           t.separator = '\t';
         } else if (*s == "space" || *s == " " || *s == "whitespace") {
@@ -583,12 +361,12 @@ class Parser {
       }
     }
     if (auto n = m.get("header")) {
-      if (auto b = as_bool(ctx_, *n, "header")) t.header = *b;
+      if (auto b = to_bool(ctx_, *n, "header")) t.header = *b;
     }
     std::optional<YAML::Node> format_node = m.get("time_format");
     if (format_node) {
       if (auto s =
-              as_choice(ctx_, *format_node, "time_format", {"datetime", "unix", "row-index"})) {
+              to_choice(ctx_, *format_node, "time_format", {"datetime", "unix", "row-index"})) {
         t.time_format = *s == "datetime" ? TimeFormat::kDateTime
                         : *s == "unix"   ? TimeFormat::kUnixSeconds
                                          : TimeFormat::kRowIndex;
@@ -600,29 +378,29 @@ class Parser {
     if (time_column) {
       if (row_index) {
         ctx_.error(*time_column, "time_column: a row-index trace has no time column");
-      } else if (auto s = as_string(ctx_, *time_column, "time_column")) {
+      } else if (auto s = to_string(ctx_, *time_column, "time_column")) {
         t.time_column = *s;
       }
     }
     if (auto n = m.get("per_request")) {
-      if (auto b = as_bool(ctx_, *n, "per_request")) t.per_request = *b;
+      if (auto b = to_bool(ctx_, *n, "per_request")) t.per_request = *b;
     }
     auto load_column =
         t.per_request ? m.get("load_column") : m.require("load_column", " (the load per row)");
     if (load_column) {
-      if (auto s = as_string(ctx_, *load_column, "load_column")) t.load_column = *s;
+      if (auto s = to_string(ctx_, *load_column, "load_column")) t.load_column = *s;
     }
     if (auto n = m.get("gap_column")) {
       if (t.per_request) {
         ctx_.error(*n,
                    "gap_column: a per-request trace has no gap column (bins without "
                    "arrivals are zero load)");
-      } else if (auto s = as_string(ctx_, *n, "gap_column")) {
+      } else if (auto s = to_string(ctx_, *n, "gap_column")) {
         t.gap_column = *s;
       }
     }
     if (auto n = m.get("missing")) {
-      if (auto s = as_choice(ctx_, *n, "missing", {"gap", "zero"})) {
+      if (auto s = to_choice(ctx_, *n, "missing", {"gap", "zero"})) {
         t.missing_rows_zero = *s == "zero";
       }
     }
@@ -644,7 +422,7 @@ class Parser {
       }
     }
     if (auto n = m.get("load_kind")) {
-      if (auto s = as_choice(ctx_, *n, "load_kind", {"count", "rate"})) {
+      if (auto s = to_choice(ctx_, *n, "load_kind", {"count", "rate"})) {
         if (*s == "rate" && t.per_request) {
           ctx_.error(*n,
                      "load_kind: a per-request trace counts arrivals per step; it cannot be "
@@ -669,7 +447,7 @@ class Parser {
 
   std::optional<TimePoint> as_time(const YAML::Node& node, std::string_view key,
                                    Duration utc_offset) {
-    auto s = as_string(ctx_, node, key);
+    auto s = to_string(ctx_, node, key);
     if (!s) return std::nullopt;
     auto t = parse_trace_time(*s, utc_offset);
     if (!t) {
@@ -681,11 +459,8 @@ class Parser {
 
   // ---- model ----
   void parse_model(const YAML::Node& node, WorkloadModel& model) {
-    if (!node.IsMap()) {
-      ctx_.error(node, fmt::format("model: expected a mapping, got {}", describe(node)));
-      return;
-    }
-    Map m(ctx_, node, "model");
+    if (!expect_map(ctx_, node, "model")) return;
+    Fields m(ctx_, node, "model");
     if (auto n = m.require("capacity_per_instance")) {
       if (auto v = as_bounded(ctx_, *n, "capacity_per_instance", 0, true)) {
         model.capacity_per_instance = *v;
@@ -724,15 +499,12 @@ class Parser {
   }
 
   void parse_billing(const YAML::Node& node, Billing& billing) {
-    if (!node.IsMap()) {
-      ctx_.error(node, fmt::format("billing: expected a mapping such as {{kind: per-second, "
-                                   "minimum: 60s}}, got {}",
-                                   describe(node)));
+    if (!expect_map(ctx_, node, "billing", "a mapping such as {kind: per-second, minimum: 60s}")) {
       return;
     }
-    Map m(ctx_, node, "billing");
+    Fields m(ctx_, node, "billing");
     if (auto n = m.require("kind")) {
-      if (auto s = as_choice(ctx_, *n, "kind", {"per-second", "per-hour"})) {
+      if (auto s = to_choice(ctx_, *n, "kind", {"per-second", "per-hour"})) {
         billing.kind = *s == "per-second" ? BillingKind::kPerSecond : BillingKind::kPerHour;
       }
     }
@@ -750,25 +522,16 @@ class Parser {
 
   // ---- sources ----
   void parse_sources(const YAML::Node& node, std::vector<SimulatedSource>& out) {
-    if (!node.IsSequence()) {
-      ctx_.error(node, fmt::format("sources: expected a list of simulated sources, got {}",
-                                   describe(node)));
-      return;
-    }
+    if (!expect_list(ctx_, node, "sources", "a list of simulated sources")) return;
     const std::vector<std::string> kinds = {"utilization", "per-instance-rate", "total-rate",
                                             "backlog"};
     for (const YAML::Node& item : node) {
-      if (!item.IsMap()) {
-        ctx_.error(item, fmt::format("source: expected a mapping {{name, kind, period, delay}}, "
-                                     "got {}",
-                                     describe(item)));
-        continue;
-      }
-      Map m(ctx_, item, "source");
+      if (!expect_map(ctx_, item, "source", "a mapping {name, kind, period, delay}")) continue;
+      Fields m(ctx_, item, "source");
       SimulatedSource s;
       bool ok = true;
       if (auto n = m.require("name")) {
-        auto name = as_string(ctx_, *n, "name");
+        auto name = to_string(ctx_, *n, "name");
         ok = name.has_value();
         if (name && !valid_name(*name)) {
           ctx_.error(*n, fmt::format("invalid source name '{}': use 1-63 letters, digits, '-', "
@@ -796,7 +559,7 @@ class Parser {
         ok = false;
       }
       if (auto n = m.require("kind")) {
-        if (auto k = as_choice(ctx_, *n, "kind", kinds)) {
+        if (auto k = to_choice(ctx_, *n, "kind", kinds)) {
           s.kind =
               static_cast<MetricKind>(std::find(kinds.begin(), kinds.end(), *k) - kinds.begin());
         }
@@ -814,12 +577,8 @@ class Parser {
 
   // ---- bounds ----
   bool parse_bounds(const YAML::Node& node, Scenario& sc) {
-    if (!node.IsMap()) {
-      ctx_.error(node,
-                 fmt::format("bounds: expected a mapping {{min, max}}, got {}", describe(node)));
-      return false;
-    }
-    Map m(ctx_, node, "bounds");
+    if (!expect_map(ctx_, node, "bounds", "a mapping {min, max}")) return false;
+    Fields m(ctx_, node, "bounds");
     std::size_t before = ctx_.count();
     std::optional<long long> min, max;
     if (auto n = m.get("min")) min = as_whole(ctx_, *n, "min", 0, kMaxCapacity);
@@ -843,11 +602,8 @@ class Parser {
 
   void parse_policies(const std::optional<YAML::Node>& node, Scenario& sc, bool bounds_ok) {
     std::vector<Entry> entries;
-    if (node && !node->IsSequence()) {
-      ctx_.error(*node, fmt::format("policies: expected a list of {{preset: NAME}} or {{group: "
-                                    "{{...}}}}, got {}",
-                                    describe(*node)));
-    } else if (node) {
+    if (node &&
+        expect_list(ctx_, *node, "policies", "a list of {preset: NAME} or {group: {...}}")) {
       for (const YAML::Node& item : *node) {
         if (auto e = parse_entry(item)) entries.push_back(std::move(*e));
       }
@@ -905,13 +661,8 @@ class Parser {
   }
 
   std::optional<Entry> parse_entry(const YAML::Node& item) {
-    if (!item.IsMap()) {
-      ctx_.error(item, fmt::format("policy: expected {{preset: NAME}} or {{group: {{...}}}}, got "
-                                   "{}",
-                                   describe(item)));
-      return std::nullopt;
-    }
-    Map m(ctx_, item, "policy");
+    if (!expect_map(ctx_, item, "policy", "{preset: NAME} or {group: {...}}")) return std::nullopt;
+    Fields m(ctx_, item, "policy");
     auto preset = m.get("preset");
     auto group = m.get("group");
     std::size_t before = ctx_.count();
@@ -929,7 +680,7 @@ class Parser {
       return std::nullopt;
     }
     if (preset) {
-      auto name = as_string(ctx_, *preset, "preset");
+      auto name = to_string(ctx_, *preset, "preset");
       if (!name) return std::nullopt;
       const Preset* p = find_preset(*name);
       if (p == nullptr) {
@@ -939,10 +690,7 @@ class Parser {
       }
       return Entry{item, p, {}};
     }
-    if (!group->IsMap()) {
-      ctx_.error(*group, fmt::format("group: expected a mapping (a group as in a tide run "
-                                     "config), got {}",
-                                     describe(*group)));
+    if (!expect_map(ctx_, *group, "group", "a mapping (a group as in a tide run config)")) {
       return std::nullopt;
     }
     return Entry{item, nullptr, *group};

@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include "core/text.hpp"
+
 namespace tide::sim {
 namespace {
 
@@ -334,10 +336,7 @@ class Loader {
 
     std::size_t pos = 0;
     while (pos < text.size()) {
-      std::size_t nl = text.find('\n', pos);
-      std::string_view line =
-          text.substr(pos, nl == std::string_view::npos ? text.size() - pos : nl - pos);
-      pos = nl == std::string_view::npos ? text.size() : nl + 1;
+      std::string_view line = next_line(text, pos);
       ++line_no;
       std::string_view content = trim(line);
       if (content.empty() || content.front() == '#') continue;

@@ -14,6 +14,7 @@
 // Missing keys read as their defaults, so a newer tide can add fields that an older one ignores.
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <string>
 
 #include <fmt/format.h>
@@ -151,71 +152,70 @@ Result<const json*> read_array(const json& obj, const char* key, const std::stri
   return &*it;
 }
 
-Result<std::vector<Recommendation>> read_recommendations(const json& obj, const char* key,
-                                                         const std::string& where) {
+// The objects of the array under `key`, each read by `item(object, its path)`.
+template <class T>
+Result<std::vector<T>> read_list(const json& obj, const char* key, const std::string& where,
+                                 Result<T> (*item)(const json&, const std::string&)) {
   auto array = read_array(obj, key, where);
   if (!array) return std::unexpected(array.error());
-  std::vector<Recommendation> out;
+  std::vector<T> out;
   out.reserve((*array)->size());
   for (std::size_t i = 0; i < (*array)->size(); ++i) {
-    const json& e = (**array)[i];
-    const std::string at = fmt::format("{}.{}[{}]", where, key, i);
-    auto t = read_time(e.value("at", json()), at + ".at");
-    if (!t) return std::unexpected(t.error());
-    auto v = read_int(e.value("value", json()), at + ".value");
+    auto v = item((**array)[i], fmt::format("{}.{}[{}]", where, key, i));
     if (!v) return std::unexpected(v.error());
-    out.push_back(Recommendation{*t, *v});
+    out.push_back(std::move(*v));
   }
   return out;
 }
 
-Result<std::vector<ScaleEvent>> read_events(const json& obj, const char* key,
-                                            const std::string& where) {
-  auto array = read_array(obj, key, where);
-  if (!array) return std::unexpected(array.error());
-  std::vector<ScaleEvent> out;
-  out.reserve((*array)->size());
-  for (std::size_t i = 0; i < (*array)->size(); ++i) {
-    const json& e = (**array)[i];
-    const std::string at = fmt::format("{}.{}[{}]", where, key, i);
-    auto t = read_time(e.value("at", json()), at + ".at");
-    if (!t) return std::unexpected(t.error());
-    auto change = read_int(e.value("change", json()), at + ".change");
-    if (!change) return std::unexpected(change.error());
-    auto outdated = read_bool(e, "outdated", at);
-    if (!outdated) return std::unexpected(outdated.error());
-    out.push_back(ScaleEvent{*t, *change, *outdated});
+Result<Recommendation> read_recommendation(const json& e, const std::string& at) {
+  auto t = read_time(e.value("at", json()), at + ".at");
+  if (!t) return std::unexpected(t.error());
+  auto v = read_int(e.value("value", json()), at + ".value");
+  if (!v) return std::unexpected(v.error());
+  return Recommendation{*t, *v};
+}
+
+Result<ScaleEvent> read_event(const json& e, const std::string& at) {
+  auto t = read_time(e.value("at", json()), at + ".at");
+  if (!t) return std::unexpected(t.error());
+  auto change = read_int(e.value("change", json()), at + ".change");
+  if (!change) return std::unexpected(change.error());
+  auto outdated = read_bool(e, "outdated", at);
+  if (!outdated) return std::unexpected(outdated.error());
+  return ScaleEvent{*t, *change, *outdated};
+}
+
+Result<MetricPoint> read_metric_point(const json& e, const std::string& at) {
+  auto t = read_time(e.value("at", json()), at + ".at");
+  if (!t) return std::unexpected(t.error());
+  auto v = read_double(e.value("value", json()), at + ".value");
+  if (!v) return std::unexpected(v.error());
+  return MetricPoint{*t, *v};
+}
+
+// Moves a read value into `into`, or keeps its error in `error` and returns false; for chains of
+// reads that stop at the first error.
+template <class T, class U>
+bool take(Result<T> value, U& into, std::optional<Error>& error) {
+  if (!value) {
+    error = std::move(value.error());
+    return false;
   }
-  return out;
+  into = std::move(*value);
+  return true;
 }
 
 Result<PolicyState> read_policy(const json& obj, const std::string& where) {
   PolicyState p;
-  auto last_triggered = read_optional_time(obj, "last_triggered", where);
-  if (!last_triggered) return std::unexpected(last_triggered.error());
-  p.last_triggered = *last_triggered;
-  auto panic_time = read_optional_time(obj, "panic_time", where);
-  if (!panic_time) return std::unexpected(panic_time.error());
-  p.panic_time = *panic_time;
-  auto max_panic_pods = read_int_field(obj, "max_panic_pods", where);
-  if (!max_panic_pods) return std::unexpected(max_panic_pods.error());
-  p.max_panic_pods = *max_panic_pods;
-  auto panic_initialized = read_bool(obj, "panic_initialized", where);
-  if (!panic_initialized) return std::unexpected(panic_initialized.error());
-  p.panic_initialized = *panic_initialized;
-  auto delay_window = read_recommendations(obj, "delay_window", where);
-  if (!delay_window) return std::unexpected(delay_window.error());
-  p.delay_window = std::move(*delay_window);
-  auto metric = read_array(obj, "metric", where);
-  if (!metric) return std::unexpected(metric.error());
-  for (std::size_t i = 0; i < (*metric)->size(); ++i) {
-    const json& e = (**metric)[i];
-    const std::string at = fmt::format("{}.metric[{}]", where, i);
-    auto t = read_time(e.value("at", json()), at + ".at");
-    if (!t) return std::unexpected(t.error());
-    auto v = read_double(e.value("value", json()), at + ".value");
-    if (!v) return std::unexpected(v.error());
-    p.metric.push_back(MetricPoint{*t, *v});
+  std::optional<Error> error;
+  if (!take(read_optional_time(obj, "last_triggered", where), p.last_triggered, error) ||
+      !take(read_optional_time(obj, "panic_time", where), p.panic_time, error) ||
+      !take(read_int_field(obj, "max_panic_pods", where), p.max_panic_pods, error) ||
+      !take(read_bool(obj, "panic_initialized", where), p.panic_initialized, error) ||
+      !take(read_list(obj, "delay_window", where, read_recommendation), p.delay_window, error) ||
+      !take(read_list(obj, "metric", where, read_metric_point), p.metric, error)) {
+    return std::unexpected(std::move(*error));
   }
   return p;
 }
@@ -251,27 +251,16 @@ Result<GroupHistory> history_from_json(const nlohmann::json& j) {
     }
   }
   GroupHistory h;
-  auto recommendations = read_recommendations(j, "recommendations", root);
-  if (!recommendations) return std::unexpected(recommendations.error());
-  h.recommendations = std::move(*recommendations);
-  auto up = read_events(j, "scale_up_events", root);
-  if (!up) return std::unexpected(up.error());
-  h.scale_up_events = std::move(*up);
-  auto down = read_events(j, "scale_down_events", root);
-  if (!down) return std::unexpected(down.error());
-  h.scale_down_events = std::move(*down);
-  auto out = read_optional_time(j, "last_scale_out", root);
-  if (!out) return std::unexpected(out.error());
-  h.last_scale_out = *out;
-  auto in = read_optional_time(j, "last_scale_in", root);
-  if (!in) return std::unexpected(in.error());
-  h.last_scale_in = *in;
-  auto no_data = read_int_field(j, "consecutive_no_data", root);
-  if (!no_data) return std::unexpected(no_data.error());
-  h.consecutive_no_data = *no_data;
-  auto initialized = read_bool(j, "initialized", root);
-  if (!initialized) return std::unexpected(initialized.error());
-  h.initialized = *initialized;
+  std::optional<Error> error;
+  if (!take(read_list(j, "recommendations", root, read_recommendation), h.recommendations, error) ||
+      !take(read_list(j, "scale_up_events", root, read_event), h.scale_up_events, error) ||
+      !take(read_list(j, "scale_down_events", root, read_event), h.scale_down_events, error) ||
+      !take(read_optional_time(j, "last_scale_out", root), h.last_scale_out, error) ||
+      !take(read_optional_time(j, "last_scale_in", root), h.last_scale_in, error) ||
+      !take(read_int_field(j, "consecutive_no_data", root), h.consecutive_no_data, error) ||
+      !take(read_bool(j, "initialized", root), h.initialized, error)) {
+    return std::unexpected(std::move(*error));
+  }
   auto policies = read_array(j, "policies", root);
   if (!policies) return std::unexpected(policies.error());
   if ((*policies)->size() > static_cast<std::size_t>(kMaxPolicies)) {

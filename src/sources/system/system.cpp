@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "core/text.hpp"
 #include "sources/params.hpp"
 
 namespace tide {
@@ -48,10 +49,7 @@ Result<std::string> read_file(const std::string& path) {
 Result<CpuTimes> parse_proc_stat(std::string_view text) {
   std::size_t pos = 0;
   while (pos < text.size()) {
-    std::size_t nl = text.find('\n', pos);
-    std::string_view line =
-        text.substr(pos, nl == std::string_view::npos ? text.size() - pos : nl - pos);
-    pos = nl == std::string_view::npos ? text.size() : nl + 1;
+    std::string_view line = next_line(text, pos);
     auto f = fields(line);
     if (f.empty() || f[0] != "cpu") continue;
     if (f.size() < 5) return fail(ErrorCode::kUnavailable, "/proc/stat: short cpu line");
@@ -74,10 +72,7 @@ Result<double> parse_meminfo_used_percent(std::string_view text) {
   std::optional<double> total, available, free, buffers, cached, reclaimable;
   std::size_t pos = 0;
   while (pos < text.size()) {
-    std::size_t nl = text.find('\n', pos);
-    std::string_view line =
-        text.substr(pos, nl == std::string_view::npos ? text.size() - pos : nl - pos);
-    pos = nl == std::string_view::npos ? text.size() : nl + 1;
+    std::string_view line = next_line(text, pos);
     auto f = fields(line);
     if (f.size() < 2) continue;
     auto n = to_ull(f[1]);
