@@ -3,16 +3,9 @@
 # requests) must finish, print its summary, write its chart and leave no process behind; Ctrl-C
 # in the middle must clean up the same way. Every wait is bounded.
 set -uo pipefail
-tide="$1"
-src="$2"
-failures=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-fail() {
-  echo "FAIL $1"
-  failures=$((failures + 1))
-}
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$@"
+tmp="$work"
 
 # Processes of any demo run (workers carry TIDE_DEMO_RUN in their environment).
 demo_processes() {
@@ -24,17 +17,17 @@ demo_processes() {
 timeout 120 "$tide" demo --seconds 15 --trace "$src/traces/nasa_http_1995_per_minute.csv" \
   --report "$tmp/demo.html" >"$tmp/out" 2>"$tmp/err"
 rc=$?
-[ "$rc" = 0 ] || fail "demo exit code $rc: $(cat "$tmp/err")"
+[ "$rc" = 0 ] && pass || fail "demo exit code $rc: $(cat "$tmp/err")"
 for want in "requests: " "actions: " "worker-seconds: " "reaction: " "tide: " "cleanup: tide run stopped"; do
-  grep -q "^$want" "$tmp/out" || fail "summary line '$want' missing"
+  grep -q "^$want" "$tmp/out" && pass || fail "summary line '$want' missing"
 done
 # Requests were really served by workers tide started.
 served=$(sed -n 's/^requests: [0-9]* sent, \([0-9]*\) served.*/\1/p' "$tmp/out")
-[ "${served:-0}" -gt 100 ] || fail "only '${served}' requests served"
-grep -q "<svg" "$tmp/demo.html" || fail "no chart in the report"
-[ "$(demo_processes)" = 0 ] || fail "processes left after the demo: $(demo_processes)"
+[ "${served:-0}" -gt 100 ] && pass || fail "only '${served}' requests served"
+grep -q "<svg" "$tmp/demo.html" && pass || fail "no chart in the report"
+[ "$(demo_processes)" = 0 ] && pass || fail "processes left after the demo: $(demo_processes)"
 dir=$(grep -o '/tmp/tide-demo-[A-Za-z0-9]*' "$tmp/out" | head -1)
-[ -n "$dir" ] || fail "cleanup line does not name the temporary directory"
+[ -n "$dir" ] && pass || fail "cleanup line does not name the temporary directory"
 [ -n "$dir" ] && [ -e "$dir" ] && fail "temporary directory $dir left"
 
 # 2. Interrupted with SIGINT while the load runs.
@@ -45,7 +38,7 @@ for _ in $(seq 1 300); do
   grep -q "^ time" "$tmp/out2" && break
   sleep 0.1
 done
-grep -q "^ time" "$tmp/out2" || fail "demo did not start within 30 s: $(cat "$tmp/err2")"
+grep -q "^ time" "$tmp/out2" && pass || fail "demo did not start within 30 s: $(cat "$tmp/err2")"
 sleep 3
 kill -INT "$pid"
 for _ in $(seq 1 300); do
@@ -58,12 +51,8 @@ if kill -0 "$pid" 2>/dev/null; then
 fi
 wait "$pid"
 rc=$?
-[ "$rc" = 130 ] || fail "interrupted demo exit code $rc (want 130)"
-grep -q "^Interrupted" "$tmp/out2" || fail "no 'Interrupted' summary"
-[ "$(demo_processes)" = 0 ] || fail "processes left after SIGINT: $(demo_processes)"
+[ "$rc" = 130 ] && pass || fail "interrupted demo exit code $rc (want 130)"
+grep -q "^Interrupted" "$tmp/out2" && pass || fail "no 'Interrupted' summary"
+[ "$(demo_processes)" = 0 ] && pass || fail "processes left after SIGINT: $(demo_processes)"
 
-if [ "$failures" -gt 0 ]; then
-  echo "demo_test: $failures failures"
-  exit 1
-fi
-echo "demo_test: all checks passed"
+summary demo_test

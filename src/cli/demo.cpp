@@ -263,7 +263,11 @@ GroupState read_group(httplib::Client& api) {
   json v = json::parse(res->body, nullptr, false);
   if (v.is_discarded()) return g;
   g.ok = true;
-  g.current = v["current"].is_number() ? v["current"].get<int>() : 0;
+  // The capacity asked for: the last decision's (the target's status is read at the start of an
+  // evaluation, so it lags a scale call by one interval).
+  g.current = v["desired"].is_number()   ? v["desired"].get<int>()
+              : v["current"].is_number() ? v["current"].get<int>()
+                                         : 0;
   g.ready = v["ready"].is_number() ? v["ready"].get<int>() : 0;
   g.warming = v["warming"].is_number() ? v["warming"].get<int>() : 0;
   for (const json& i : v["instances"]) {
@@ -469,8 +473,9 @@ int run_demo(const DemoOptions& options, std::ostream& out, std::ostream& err) {
     if (s > 0 && (s % 3 == 0 || !note.empty())) {
       const SecondStats prev = load.snapshot(s - 1);
       out << fmt::format("{:>4}s  {:>5}  {:>7.0f}  {:>6}  {:>2} ready {:>2} up  {:>6.0f}  {}\n", s,
-                         samples.back().trace_time.substr(11, 5), rates[s], prev.ok, state.ready,
-                         state.warming, quantile(prev.latency_ms, 0.95), note);
+                         samples.back().trace_time.substr(11, 5), rates[s], prev.completed,
+                         state.ready, state.warming, quantile(prev.completed_latency_ms, 0.95),
+                         note);
       out.flush();
     }
     load.run_second(s, rates[s]);

@@ -96,6 +96,10 @@ void record_locked(std::vector<SecondStats>& stats, int second, Update&& update)
 void LoadGenerator::run_second(int second, double rate) {
   using namespace std::chrono;
   const auto start = steady_clock::now();
+  if (second == 0) {
+    std::lock_guard lock(mu_);
+    start_ = start;
+  }
   // Whole requests this second; the fractions are carried so the total follows the trace.
   const double wanted = std::max(0.0, rate) + carry_;
   const int count = static_cast<int>(std::floor(wanted));
@@ -160,9 +164,17 @@ void LoadGenerator::send(const Job& job) {
     if (status == 503 && res->body.rfind("shutting down", 0) == 0) continue;
     break;
   }
-  const double ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - job.due).count();
+  const auto now = std::chrono::steady_clock::now();
+  const double ms = std::chrono::duration<double, std::milli>(now - job.due).count();
   std::lock_guard lock(mu_);
+  if (status == 200) {
+    const auto done_second =
+        static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(now - start_).count());
+    record_locked(stats_, done_second, [&](SecondStats& s) {
+      s.completed++;
+      s.completed_latency_ms.push_back(static_cast<float>(ms));
+    });
+  }
   record_locked(stats_, job.second, [&](SecondStats& s) {
     if (status == 200) {
       s.ok++;

@@ -40,6 +40,10 @@ struct SecondStats {
   long long rejected = 0;         // 503 from a full worker, or no worker to send to
   long long errors = 0;           // connection or protocol errors after the retry
   std::vector<float> latency_ms;  // of the 200 answers
+  // 200 answers that arrived during this second (whenever they were sent) and their latencies:
+  // the live view's throughput, complete as soon as the second is over.
+  long long completed = 0;
+  std::vector<float> completed_latency_ms;
 };
 
 // Sends GET /work to the ready workers, round robin, at the rate of each second, open loop:
@@ -86,7 +90,8 @@ class LoadGenerator {
   bool stopping_ = false;
   std::vector<std::string> workers_;
   std::atomic<std::size_t> turn_{0};
-  double carry_ = 0;  // fraction of a request owed to the next second
+  double carry_ = 0;                               // fraction of a request owed to the next second
+  std::chrono::steady_clock::time_point start_{};  // when second 0 began
   std::vector<SecondStats> stats_;
   std::vector<std::thread> clients_;
 };

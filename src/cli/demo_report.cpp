@@ -93,6 +93,13 @@ std::string format_summary(const DemoSummary& s) {
       "reaction: {} load steps, {} answered by a scale-out; delay from the step to the scale call "
       "median {:.1f} s, max {:.1f} s",
       s.load_steps, s.reactions.size(), quantile(r, 0.5), quantile(r, 1.0));
+  if (!s.reactions.empty() && s.reactions.size() <= 12) {
+    out += " (";
+    for (std::size_t i = 0; i < s.reactions.size(); ++i) {
+      out += fmt::format("{}{:.1f}", i > 0 ? ", " : "", s.reactions[i]);
+    }
+    out += ")";
+  }
   return out;
 }
 
