@@ -192,6 +192,14 @@ AwsResult<HttpResponse> AwsClient::send(const HttpRequest& request, const std::s
   }
 }
 
+AwsKeys aws_keys(const nlohmann::json& params) {
+  auto str = [&](const char* key) {
+    auto it = params.find(key);
+    return it != params.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  return AwsKeys{str("region"), str("endpoint_url"), str("profile")};
+}
+
 Result<std::unique_ptr<AwsClient>> make_aws_client(Service service, const AwsKeys& keys,
                                                    const Env& env) {
   const ProfileChoice choice = choose_profile(env, keys.profile);

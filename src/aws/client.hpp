@@ -101,6 +101,8 @@ struct AwsKeys {
   std::string endpoint_url;
   std::string profile;
 };
+// The keys from a target's or source's checked params (absent keys are "").
+AwsKeys aws_keys(const nlohmann::json& params);
 Result<std::unique_ptr<AwsClient>> make_aws_client(Service service, const AwsKeys& keys,
                                                    const Env& env);
 

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "config/checks.hpp"
+#include "targets/aws_asg/aws_asg.hpp"
 #include "targets/exec/exec_target.hpp"
 #include "targets/local_process/local_process.hpp"
 #include "targets/static/static_target.hpp"
@@ -117,6 +118,8 @@ void register_builtin_targets(TargetRegistry& registry) {
                       .help = "Auto Scaling group name",
                       .check = checks::not_empty},
                  })},
+      .create = [](const TargetRef& ref,
+                   const TargetContext& context) { return make_aws_asg_target(ref, context); },
   });
   registry.add({
       .name = "aws-ec2",
