@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "config/checks.hpp"
+#include "sources/cloudwatch/cloudwatch.hpp"
 #include "sources/exec/exec.hpp"
 #include "sources/http_json/http_json.hpp"
 #include "sources/prometheus/prometheus.hpp"
@@ -156,6 +157,7 @@ void register_builtin_sources(SourceRegistry& registry) {
                          .help = "reporting delay: ignore datapoints younger than this (period)"},
                     },
                 .exactly_one_of = {{"name", "expression"}}},
+      .create = [](const SourceSpec& spec) { return make_cloudwatch_source(spec); },
   });
   {
     SourceType sqs{
