@@ -5,6 +5,7 @@
 
 #include "config/checks.hpp"
 #include "targets/aws_asg/aws_asg.hpp"
+#include "targets/aws_ec2/aws_ec2.hpp"
 #include "targets/exec/exec_target.hpp"
 #include "targets/local_process/local_process.hpp"
 #include "targets/static/static_target.hpp"
@@ -139,6 +140,8 @@ void register_builtin_targets(TargetRegistry& registry) {
                       .help = "how long to wait for state changes (5m)"},
                  }),
                  .exactly_one_of = {{"instance_ids", "tags"}}},
+      .create = [](const TargetRef& ref,
+                   const TargetContext& context) { return make_aws_ec2_target(ref, context); },
   });
   registry.add({
       .name = "aws-lambda-concurrency",
