@@ -10,6 +10,7 @@
 #include "sources/prometheus/prometheus.hpp"
 #include "sources/prometheus_scrape/scrape.hpp"
 #include "sources/redis/redis.hpp"
+#include "sources/sqs/sqs.hpp"
 #include "sources/static/static.hpp"
 #include "sources/system/system.hpp"
 
@@ -176,6 +177,7 @@ void register_builtin_sources(SourceRegistry& registry) {
                            .help = "add ApproximateNumberOfMessagesDelayed (false)"},
                       },
                   .exactly_one_of = {{"queue_url", "queue_name"}}},
+        .create = [](const SourceSpec& spec) { return make_sqs_source(spec); },
     };
     registry.add(std::move(sqs));
   }
