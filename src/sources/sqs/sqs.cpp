@@ -31,6 +31,10 @@ std::vector<std::string> sqs_attributes(const SqsQuery& q) {
   return out;
 }
 
+aws::QueryParams get_queue_url_params(const std::string& queue_name) {
+  return {{"QueueName", queue_name}};
+}
+
 aws::QueryParams get_queue_attributes_params(const std::string& queue_url,
                                              const std::vector<std::string>& attributes) {
   aws::QueryParams p = {{"QueueUrl", queue_url}};
@@ -100,7 +104,7 @@ class SqsSource final : public Source {
       }
     }
     if (q.queue_url.empty()) {
-      auto body = client_->query("GetQueueUrl", {{"QueueName", q.queue_name}}, {}, timeout);
+      auto body = client_->query("GetQueueUrl", get_queue_url_params(q.queue_name), {}, timeout);
       if (!body) return std::unexpected(body.error().to_error());
       auto url = parse_get_queue_url(*body);
       if (!url) return std::unexpected(url.error());

@@ -34,6 +34,8 @@ Result<SqsQuery> parse_sqs_query(const nlohmann::json& query);
 // The attribute names `query` adds up.
 std::vector<std::string> sqs_attributes(const SqsQuery& query);
 
+aws::QueryParams get_queue_url_params(const std::string& queue_name);
+
 aws::QueryParams get_queue_attributes_params(const std::string& queue_url,
                                              const std::vector<std::string>& attributes);
 

@@ -51,13 +51,13 @@ class Ec2Target final : public Target {
                             config_.wait_timeout);
     }
     if (!plan.start.empty()) {
-      auto r = client_->query("StartInstances", ids_params(plan.start));
+      auto r = client_->query("StartInstances", instance_ids_params(plan.start));
       if (!r) return std::unexpected(r.error().to_error());
       std::lock_guard lock(mu_);
       for (const std::string& id : plan.start) started_[id] = now;
     }
     if (!plan.stop.empty()) {
-      auto r = client_->query("StopInstances", ids_params(plan.stop));
+      auto r = client_->query("StopInstances", instance_ids_params(plan.stop));
       if (!r) return std::unexpected(r.error().to_error());
       std::lock_guard lock(mu_);
       for (const std::string& id : plan.stop) started_.erase(id);
@@ -73,14 +73,6 @@ class Ec2Target final : public Target {
   }
 
  private:
-  static aws::QueryParams ids_params(const std::vector<std::string>& ids) {
-    aws::QueryParams p;
-    for (std::size_t i = 0; i < ids.size(); ++i) {
-      p.emplace_back(fmt::format("InstanceId.{}", i + 1), ids[i]);
-    }
-    return p;
-  }
-
   Result<std::vector<Ec2Instance>> describe() {
     std::vector<Ec2Instance> fleet;
     std::string token;
@@ -207,6 +199,14 @@ aws::QueryParams describe_instances_params(const Ec2FleetConfig& fleet,
     p.emplace_back("MaxResults", "1000");
   }
   if (!next_token.empty()) p.emplace_back("NextToken", next_token);
+  return p;
+}
+
+aws::QueryParams instance_ids_params(const std::vector<std::string>& ids) {
+  aws::QueryParams p;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    p.emplace_back(fmt::format("InstanceId.{}", i + 1), ids[i]);
+  }
   return p;
 }
 

@@ -61,6 +61,9 @@ Result<Ec2Page> parse_describe_instances(std::string_view xml);
 aws::QueryParams describe_instances_params(const Ec2FleetConfig& fleet,
                                            const std::string& next_token);
 
+// StartInstances / StopInstances: InstanceId.1..N.
+aws::QueryParams instance_ids_params(const std::vector<std::string>& ids);
+
 // When tide asked an instance to start (to spot starts that fail).
 using Ec2Starts = std::map<std::string, TimePoint>;
 
