@@ -4,11 +4,13 @@
 #include <utility>
 
 #include "config/checks.hpp"
+#include "sources/cloudwatch/cloudwatch.hpp"
 #include "sources/exec/exec.hpp"
 #include "sources/http_json/http_json.hpp"
 #include "sources/prometheus/prometheus.hpp"
 #include "sources/prometheus_scrape/scrape.hpp"
 #include "sources/redis/redis.hpp"
+#include "sources/sqs/sqs.hpp"
 #include "sources/static/static.hpp"
 #include "sources/system/system.hpp"
 
@@ -156,6 +158,7 @@ void register_builtin_sources(SourceRegistry& registry) {
                          .help = "reporting delay: ignore datapoints younger than this (period)"},
                     },
                 .exactly_one_of = {{"name", "expression"}}},
+      .create = [](const SourceSpec& spec) { return make_cloudwatch_source(spec); },
   });
   {
     SourceType sqs{
@@ -174,6 +177,7 @@ void register_builtin_sources(SourceRegistry& registry) {
                            .help = "add ApproximateNumberOfMessagesDelayed (false)"},
                       },
                   .exactly_one_of = {{"queue_url", "queue_name"}}},
+        .create = [](const SourceSpec& spec) { return make_sqs_source(spec); },
     };
     registry.add(std::move(sqs));
   }

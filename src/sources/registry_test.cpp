@@ -13,8 +13,8 @@ namespace tide {
 namespace {
 
 TEST(SourceRegistryTest, EveryLiveTypeHasAFactory) {
-  for (const char* name :
-       {"prometheus", "prometheus-scrape", "redis", "system", "http-json", "exec", "static"}) {
+  for (const char* name : {"prometheus", "prometheus-scrape", "cloudwatch", "sqs", "redis",
+                           "system", "http-json", "exec", "static"}) {
     const SourceType* t = builtin_sources().find(name);
     ASSERT_NE(t, nullptr) << name;
     EXPECT_TRUE(static_cast<bool>(t->create)) << name;
@@ -29,6 +29,8 @@ sources:
   jobs: { type: redis, url: "redis://127.0.0.1:6379/1" }
   app: { type: http-json, url: "http://127.0.0.1:8080", cache_window: 2s }
   load: { type: static, series: [1, 2, 3], step: 1m }
+  cw: { type: cloudwatch, region: eu-west-1 }
+  queue: { type: sqs, region: eu-west-1, endpoint_url: "http://127.0.0.1:4566" }
 groups:
   - name: g
     target: { type: static }
@@ -43,6 +45,10 @@ groups:
       - { type: queue, target_per_instance: 5, metric: { source: app, path: /stats, pointer: /queue/depth } }
       - { type: queue, target_per_instance: 5, metric: { source: exec, command: "echo 1", shell: true, timeout: 1s } }
       - { type: queue, target_per_instance: 5, metric: load }
+      - { type: queue, target_per_instance: 5, metric: { source: cw, namespace: AWS/SQS, name: ApproximateNumberOfMessagesVisible, dimensions: { QueueName: jobs }, statistic: Sum, period: 5m } }
+      - { type: queue, target_per_instance: 5, metric: { source: cw, expression: "SUM(SEARCH('{AWS/SQS,QueueName} jobs', 'Sum', 60))" } }
+      - { type: queue, target_per_instance: 5, metric: { source: queue, queue_url: "http://127.0.0.1:4566/000000000000/jobs", include_delayed: true } }
+      - { type: queue, target_per_instance: 5, metric: { source: queue, queue_name: jobs } }
 )yaml";
 
 TEST(SourceRegistryTest, ConfigToFactoryToPrepare) {

@@ -4,6 +4,10 @@
 #include <utility>
 
 #include "config/checks.hpp"
+#include "targets/aws_asg/aws_asg.hpp"
+#include "targets/aws_ec2/aws_ec2.hpp"
+#include "targets/aws_lambda_concurrency/aws_lambda_concurrency.hpp"
+#include "targets/aws_lambda_memory/aws_lambda_memory.hpp"
 #include "targets/exec/exec_target.hpp"
 #include "targets/local_process/local_process.hpp"
 #include "targets/static/static_target.hpp"
@@ -117,6 +121,8 @@ void register_builtin_targets(TargetRegistry& registry) {
                       .help = "Auto Scaling group name",
                       .check = checks::not_empty},
                  })},
+      .create = [](const TargetRef& ref,
+                   const TargetContext& context) { return make_aws_asg_target(ref, context); },
   });
   registry.add({
       .name = "aws-ec2",
@@ -136,6 +142,8 @@ void register_builtin_targets(TargetRegistry& registry) {
                       .help = "how long to wait for state changes (5m)"},
                  }),
                  .exactly_one_of = {{"instance_ids", "tags"}}},
+      .create = [](const TargetRef& ref,
+                   const TargetContext& context) { return make_aws_ec2_target(ref, context); },
   });
   registry.add({
       .name = "aws-lambda-concurrency",
@@ -150,6 +158,10 @@ void register_builtin_targets(TargetRegistry& registry) {
                       .help = "alias or version",
                       .check = checks::not_empty},
                  })},
+      .create =
+          [](const TargetRef& ref, const TargetContext& context) {
+            return make_aws_lambda_concurrency_target(ref, context);
+          },
   });
   registry.add({
       .name = "aws-lambda-memory",
@@ -163,6 +175,10 @@ void register_builtin_targets(TargetRegistry& registry) {
                       .kind = K::kDuration,
                       .help = "also set the function timeout to this"},
                  })},
+      .create =
+          [](const TargetRef& ref, const TargetContext& context) {
+            return make_aws_lambda_memory_target(ref, context);
+          },
   });
   registry.add({
       .name = "static",
