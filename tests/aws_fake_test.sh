@@ -4,7 +4,8 @@
 # The tide binary is not used: this checks the fake itself, with botocore as the client, so that a
 # failing tide AWS test can be trusted to be tide's fault. Starts the fake on a free loopback port
 # (port 0), runs tests/aws/fake_aws_selftest.py against it (every operation, state transitions,
-# fault injection, bad signatures, unknown parameters), then starts a second fake with other
+# fault injection, bad signatures, unknown parameters, and AWS's SigV4 test suite from
+# ../shared/aws-sigv4-testsuite through the fake's verifier), then starts a second fake with other
 # credentials and a session token and checks them. Uses Debian's /usr/bin/python3 and
 # python3-botocore (scripts/install-deps). Every wait is bounded; the fakes are always stopped.
 # Ends with "aws_fake: N passed, M failed".
@@ -75,9 +76,11 @@ start_fake() {
 # ---- the full self-test against a fake with the default credentials ----
 start_fake main
 ok
-timeout 180 "$py" "$src/tests/aws/fake_aws_selftest.py" "http://127.0.0.1:$port" >"$tmp/selftest.log" 2>&1
+# AWS's SigV4 test suite sits in shared/ beside the source tree (CI lays it there too).
+timeout 180 "$py" "$src/tests/aws/fake_aws_selftest.py" "http://127.0.0.1:$port" \
+  "$src/../shared/aws-sigv4-testsuite" >"$tmp/selftest.log" 2>&1
 rc=$?
-grep -E '^(FAIL|Traceback|  File|[A-Za-z.]+Error)' "$tmp/selftest.log" | head -40
+grep -E '^(FAIL|NOTE|sigv4 suite|Traceback|  File|[A-Za-z.]+Error)' "$tmp/selftest.log" | head -40
 # Its checks count here too: "fake_aws_selftest: N passed, M failed".
 if [[ "$(tail -n 1 "$tmp/selftest.log")" =~ ^fake_aws_selftest:\ ([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
   passed=$((passed + BASH_REMATCH[1]))

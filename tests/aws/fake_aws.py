@@ -379,8 +379,15 @@ def parse_authorization(value):
 
 
 def sigv4_signature(secret, access_key, service, region, method, url, header_pairs, body, amz_date, signed):
-    """Signature of a received request, computed by botocore. header_pairs: [(name, value)]."""
-    request = AWSRequest(method=method, url=url, data=body)
+    """Signature of a received request, computed by botocore. header_pairs: [(name, value)].
+    The query string is decoded and handed to botocore as parameters, which it re-encodes
+    canonically (as AWS does on its side), so a client's own encoding choices do not matter."""
+    base, _, query = url.partition("?")
+    params = []
+    for pair in query.split("&") if query else []:
+        key, _, value = pair.partition("=")
+        params.append((unquote(key, errors="strict"), unquote(value, errors="strict")))
+    request = AWSRequest(method=method, url=base, data=body, params=params)
     for name, value in header_pairs:
         if name.lower() in signed:
             request.headers[name] = value  # appends: repeated headers stay repeated
