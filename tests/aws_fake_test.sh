@@ -97,6 +97,20 @@ else
   ok
 fi
 
+# ---- `fake_aws.py ctl`: the control API from a shell script ----
+url="http://127.0.0.1:$port"
+out=$(timeout 20 "$py" "$fake" ctl "$url" POST /_fake/seed '{"queues": [{"name": "q1", "visible": 4}]}')
+if [ $? -eq 0 ] && timeout 20 "$py" "$fake" ctl "$url" GET /_fake/state | grep -q '"name": "q1"'; then
+  ok
+else
+  fail "fake_aws.py ctl: seed then state: $out"
+fi
+if timeout 20 "$py" "$fake" ctl "$url" POST /_fake/faults '{"kind": "nope"}' >/dev/null; then
+  fail "fake_aws.py ctl: a rejected call must exit 1"
+else
+  ok
+fi
+
 # ---- command-line credentials: another key pair with a session token ----
 start_fake creds --access-key AKIDOTHER --secret-key other-secret --session-token other-token \
   --delay asg_pending=0

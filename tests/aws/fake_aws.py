@@ -144,6 +144,9 @@ POST /_fake/config     {"delays": {"asg_pending": 0, "asg_terminating": 0, "ec2_
                        "ec2_stopping": 0, "lambda_update": 0, "provisioned_ready": 0},
                        "account_concurrency": 1000, "web_identity_token": "only-this-token"}
 
+From a shell script without curl: `fake_aws.py ctl http://127.0.0.1:PORT POST /_fake/seed '{...}'`
+prints the answer (exit 1 on an HTTP error).
+
 Client environment: AWS_ENDPOINT_URL=http://127.0.0.1:PORT AWS_ACCESS_KEY_ID=AKIDEXAMPLE
 AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY AWS_REGION=us-east-1 (and no
 AWS_SESSION_TOKEN unless started with --session-token).
@@ -1872,6 +1875,10 @@ class Handler(BaseHTTPRequestHandler):
                 ctx.op_error = ApiError(400, "UnknownOperationException", f"Unknown operation {target}")
             return
         ctx.wire = spec["wire"]
+        if ctx.path.startswith("/service/"):
+            ctx.op_error = ApiError(501, "NotImplemented", "fake-aws does not speak the smithy-rpc-v2-cbor protocol; "
+                                                           "use the Query or awsJson1_0 protocol")
+            return
         flat = dict(parse_qsl(ctx.query, keep_blank_values=True))
         ctype = self.headers.get("Content-Type", "")
         if ctx.body and "x-www-form-urlencoded" in ctype:
@@ -2119,7 +2126,29 @@ class Server(ThreadingHTTPServer):
     allow_reuse_address = True
 
 
+def ctl(argv):
+    """`fake_aws.py ctl URL METHOD PATH [JSON]`: one control-API call, for shell scripts without
+    curl. Prints the JSON answer; exits 1 on an HTTP error."""
+    import urllib.error
+    import urllib.request
+    if len(argv) not in (3, 4):
+        sys.exit("usage: fake_aws.py ctl http://127.0.0.1:PORT METHOD /_fake/ROUTE [JSON]")
+    url, method, path = argv[0].rstrip("/"), argv[1].upper(), argv[2]
+    data = argv[3].encode() if len(argv) == 4 else None
+    req = urllib.request.Request(url + path, data=data, method=method,
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            sys.stdout.write(r.read().decode() + "\n")
+    except urllib.error.HTTPError as e:
+        sys.stdout.write(e.read().decode() + "\n")
+        sys.exit(1)
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["ctl"]:
+        return ctl(argv[1:])
     ap = argparse.ArgumentParser(description="A FAKE AWS endpoint for tests (see the file's header).")
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0)

@@ -718,6 +718,9 @@ def test_validation():
     status, _, text = raw("autoscaling", "POST", "/", query_body({"Action": "DescribeScalingActivities",
                                                                   "Version": "2011-01-01"}), FORM)
     check("operation the fake does not implement: 501", status == 501 and b"NotImplemented" in text, (status, text[:300]))
+    status, _, text = raw("monitoring", "POST", "/service/GraniteServiceVersion20100801/operation/GetMetricData",
+                          b"\xa0", {"Content-Type": "application/cbor", "Smithy-Protocol": "rpc-v2-cbor"})
+    check("CloudWatch CBOR protocol: 501, said plainly", status == 501 and b"smithy-rpc-v2-cbor" in text, (status, text[:300]))
     status, _, text = raw("autoscaling", "POST", "/", query_body({"Action": "Frobnicate", "Version": "2011-01-01"}), FORM)
     check("unknown action", status == 400 and b"<Code>InvalidAction</Code>" in text, (status, text[:300]))
 
