@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """fake_aws.py: a FAKE AWS endpoint for tide's integration tests.
 
-THIS IS NOT AWS. It is not LocalStack or moto either. It is one Python file that
-imitate the handful of AWS API operations tide calls, closely enough to test a client's signing,
-request building, response parsing, retries and error handling without a network. Passing tests
+THIS IS NOT AWS. It is not LocalStack or moto either. It is one Python file that imitates the
+handful of AWS API operations tide calls, closely enough to test a client's signing, request
+building, response parsing, retries and error handling without a network. Passing tests
 against it show that tide speaks the wire protocols as botocore's service models describe them;
 they do not show that tide works against AWS.
 
@@ -27,11 +27,13 @@ What it checks, on every request
   X-Amz-Content-SHA256 header must match the body; X-Amz-Date must be within 15 minutes of the
   real clock and agree with the scope's date. The session token (X-Amz-Security-Token) must match
   the access key's, if it has one, and be absent otherwise. Default credentials: AKIDEXAMPLE /
-  wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY (AWS's documentation example), no session token.
+  wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY (those of AWS's SigV4 test suite), no session token.
   A mismatch is SignatureDoesNotMatch (InvalidSignatureException for Lambda), an unknown key
   InvalidClientTokenId (EC2: AuthFailure; Lambda: UnrecognizedClientException), an expired
   temporary key ExpiredToken (EC2: RequestExpired; Lambda: ExpiredTokenException).
   Only sts:AssumeRoleWithWebIdentity may be unsigned (as in AWS).
+* The operation: Query's Action must be one of the service's and Version its API version; a
+  Lambda path must be one of the model's routes.
 * The parameters, against the operation's input shape in botocore's service model: the Query
   protocol's flattening rules (`X.member.N`, EC2's `InstanceId.N`, `Filter.N.Name`,
   `Filter.N.Value.M`, SQS's flattened `AttributeName.N`), JSON bodies, Lambda's REST bindings
@@ -90,11 +92,13 @@ No IAM: every validly signed request is allowed (inject AccessDenied to test den
 eventual consistency (a change is visible to the next read), no pagination except where listed,
 no real scaling activities, lifecycle hooks, warm pools, launch templates, load balancers,
 health checks, termination policies (scale-in removes Pending, then newest), no CloudWatch
-aggregation (seeded datapoints are returned as they are), no SQS messages, no Lambda code,
+percentiles (seeded datapoints are bucketed per period with Average, Sum, Minimum, Maximum or
+SampleCount; any other statistic averages), no SQS messages, no Lambda code,
 versions are not snapshots (every qualifier shows the current configuration), one account
 (123456789012), any region (ARNs use the request's region), no presigned URLs, no SigV4A, no
-chunked-payload signing, no CBOR. Error messages imitate AWS's but are not guaranteed to be
-word-for-word; the codes and HTTP statuses are AWS's documented ones.
+chunked-payload signing, no CBOR. Error codes are AWS's; HTTP statuses are AWS's where its
+references give them and the usual ones otherwise (e.g. 403 for expired tokens); messages
+imitate AWS's but are not word for word, so tests should match codes, not messages.
 
 Control API (JSON over HTTP on the same port, never signed)
 -------------------------------------------------------------
@@ -143,6 +147,8 @@ POST /_fake/clock      {"advance": SECONDS}: move the fake clock (transitions, c
 POST /_fake/config     {"delays": {"asg_pending": 0, "asg_terminating": 0, "ec2_pending": 0,
                        "ec2_stopping": 0, "lambda_update": 0, "provisioned_ready": 0},
                        "account_concurrency": 1000, "web_identity_token": "only-this-token"}
+                       Delays are seconds, 2 each by default (--delay NAME=SECONDS); 0 makes a
+                       transition immediate.
 
 From a shell script without curl: `fake_aws.py ctl http://127.0.0.1:PORT POST /_fake/seed '{...}'`
 prints the answer (exit 1 on an HTTP error).
