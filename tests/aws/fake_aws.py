@@ -85,6 +85,15 @@ lambda       GetFunctionConfiguration, UpdateFunctionConfiguration (MemorySize 1
 sts          AssumeRoleWithWebIdentity (unsigned; returns temporary credentials that the fake then
              accepts until they expire on the fake clock), GetCallerIdentity.
 Any other operation of these services answers 501 NotImplemented.
+Credential endpoints, for testing the SDK credential chain: EC2 instance metadata (IMDSv2:
+PUT /latest/api/token with X-aws-ec2-metadata-token-ttl-seconds, then
+/latest/meta-data/iam/security-credentials/[ROLE] with X-aws-ec2-metadata-token; 401 without a
+valid token unless `imds_v1` is configured) for AWS_EC2_METADATA_SERVICE_ENDPOINT=
+http://127.0.0.1:PORT, and the container endpoint (/v2/credentials/ANYTHING, checking the
+Authorization header against `container_token` when set) for AWS_CONTAINER_CREDENTIALS_FULL_URI.
+Both hand out temporary credentials that expire after `credentials_ttl` seconds on the fake
+clock; faults apply (service imds or container; operations PutToken, GetRoleName,
+GetCredentials).
 
 What it does NOT do
 -------------------
@@ -146,7 +155,9 @@ POST /_fake/clock      {"advance": SECONDS}: move the fake clock (transitions, c
                        datapoint ages) forward without waiting. Signatures use the real clock.
 POST /_fake/config     {"delays": {"asg_pending": 0, "asg_terminating": 0, "ec2_pending": 0,
                        "ec2_stopping": 0, "lambda_update": 0, "provisioned_ready": 0},
-                       "account_concurrency": 1000, "web_identity_token": "only-this-token"}
+                       "account_concurrency": 1000, "web_identity_token": "only-this-token",
+                       "credentials_ttl": 3600, "imds_v1": false, "container_token": "Bearer x",
+                       "role_name": "tide-role"}
                        Delays are seconds, 2 each by default (--delay NAME=SECONDS); 0 makes a
                        transition immediate.
 
@@ -745,6 +756,11 @@ class Fake:
             self.delays = dict(self.base_delays)
             self.account_concurrency = 1000
             self.web_identity_token = None
+            self.credentials_ttl = 3600.0      # IMDS and container credentials
+            self.imds_v1 = False               # IMDS answers without a session token
+            self.imds_tokens = {}              # token -> expiry (real clock)
+            self.container_token = None        # required Authorization of the container endpoint
+            self.role_name = "tide-role"
             self.credentials = {c["access_key"]: dict(c) for c in self.base_credentials}
             self.groups = {}
             self.instances = {}
@@ -1689,8 +1705,131 @@ class Handler(BaseHTTPRequestHandler):
             return
         if self.path.startswith("/_fake/") or self.path == "/_fake":
             self.control(body)
+        elif self.path.startswith("/latest/"):
+            self.credential_endpoint("imds")
+        elif self.path.startswith("/v2/credentials"):
+            self.credential_endpoint("container")
         else:
             self.aws(body)
+
+    # ---- credential endpoints: EC2 instance metadata (IMDSv2) and the container endpoint ----
+    def credential_endpoint(self, service):
+        """Temporary credentials as IMDS (AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:PORT)
+        and the ECS/EKS container endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI=
+        http://127.0.0.1:PORT/v2/credentials/ANYTHING) hand them out; the fake then accepts them
+        until they expire on its clock. Faults apply (service "imds" or "container", operations
+        PutToken, GetRoleName, GetCredentials); throttling is HTTP 429, as IMDS does."""
+        fake = self.server.fake
+        path = urlsplit(self.path).path
+        role_prefix = "/latest/meta-data/iam/security-credentials/"
+        if service == "container":
+            op = "GetCredentials"
+        elif path == "/latest/api/token":
+            op = "PutToken"
+        elif path == role_prefix:
+            op = "GetRoleName"
+        elif path.startswith(role_prefix):
+            op = "GetCredentials"
+        else:
+            op = "Unknown"
+        with fake.lock:
+            fake.seq += 1
+            seq = fake.seq
+        status, note = 200, None
+        try:
+            with fake.lock:
+                f = self.take_fault(type("C", (), {"fake": fake, "service": service, "op": op})())
+            if f is not None:
+                note = f["kind"]
+                if f["kind"] == "delay":
+                    time.sleep(f["seconds"])
+                elif f["kind"] == "reset":
+                    status = 0
+                    self.close_connection = True
+                    return
+                else:
+                    status = {"throttle": 429, "internal": 500, "unavailable": 503, "denied": 403,
+                              "expired": 401}.get(f["kind"], int(f.get("status") or 500))
+                    return self.send(status, (f.get("message") or f["kind"]).encode(), "text/plain")
+            if service == "imds":
+                status = self.imds(op, path[len(role_prefix):])
+            else:
+                want = fake.container_token
+                if want is not None and self.headers.get("Authorization") != want:
+                    status = 403
+                    return self.send(403, json.dumps({"code": "AccessDenied",
+                                                      "message": "Authorization token is invalid"}).encode(),
+                                     "application/json")
+                cred = self.issue_credentials(service)
+                body = {"AccessKeyId": cred["access_key"], "SecretAccessKey": cred["secret_key"],
+                        "Token": cred["session_token"], "Expiration": utc_iso(cred["expires"], millis=False),
+                        "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/{fake.role_name}"}
+                self.send(200, json.dumps(body).encode(), "application/json")
+        finally:
+            with fake.lock:
+                fake.log.append({"seq": seq, "time": utc_iso(fake.now()), "service": service, "operation": op,
+                                 "protocol": "http", "method": self.command, "path": path, "params": None,
+                                 "signature": "unsigned", "access_key": None, "region": None,
+                                 "status": status, "error": None if status == 200 else str(status), "fault": note})
+                fake.log.sort(key=lambda e: e["seq"])
+                del fake.log[:-LOG_LIMIT]
+
+    def issue_credentials(self, source):
+        fake = self.server.fake
+        with fake.lock:
+            fake.counter += 1
+            access_key = f"ASIAFAKE{fake.counter:012X}"
+            cred = {"access_key": access_key, "secret_key": secrets.token_urlsafe(30)[:40],
+                    "session_token": "IQoJb3JpZ2luFAKE" + secrets.token_urlsafe(48),
+                    "expires": fake.now() + fake.credentials_ttl, "source": source,
+                    "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/{fake.role_name}/{source}"}
+            fake.credentials[access_key] = cred
+            return cred
+
+    def imds(self, op, role):
+        """IMDSv2: PUT /latest/api/token (X-aws-ec2-metadata-token-ttl-seconds 1..21600), then
+        GETs with X-aws-ec2-metadata-token. Returns the HTTP status sent."""
+        fake = self.server.fake
+        now = time.time()
+        if op == "PutToken":
+            if self.command != "PUT":
+                self.send(405, b"", "text/plain")
+                return 405
+            try:
+                ttl = int(self.headers.get("X-aws-ec2-metadata-token-ttl-seconds", ""))
+            except ValueError:
+                ttl = 0
+            if not 1 <= ttl <= 21600:
+                self.send(400, b"", "text/plain")
+                return 400
+            token = "AQAEAFAKE" + secrets.token_urlsafe(32)
+            with fake.lock:
+                fake.imds_tokens = {t: e for t, e in fake.imds_tokens.items() if e > now}
+                fake.imds_tokens[token] = now + ttl
+            self.send(200, token.encode(), "text/plain", {"X-aws-ec2-metadata-token-ttl-seconds": str(ttl)})
+            return 200
+        token = self.headers.get("X-aws-ec2-metadata-token")
+        with fake.lock:
+            valid = token is not None and fake.imds_tokens.get(token, 0) > now
+            v1 = fake.imds_v1
+        if token is not None and not valid or token is None and not v1:
+            self.send(401, b"", "text/plain")
+            return 401
+        if self.command != "GET" or op == "Unknown":
+            self.send(404, b"", "text/plain")
+            return 404
+        if op == "GetRoleName":
+            self.send(200, fake.role_name.encode(), "text/plain")
+            return 200
+        if role != fake.role_name:
+            self.send(404, b"", "text/plain")
+            return 404
+        cred = self.issue_credentials("imds")
+        body = {"Code": "Success", "LastUpdated": utc_iso(fake.now(), millis=False), "Type": "AWS-HMAC",
+                "AccessKeyId": cred["access_key"], "SecretAccessKey": cred["secret_key"],
+                "Token": cred["session_token"], "Expiration": utc_iso(cred["expires"], millis=False)}
+        self.send(200, json.dumps(body, indent=2).encode(), "text/plain")
+        return 200
 
     # ---- control API ----
     def control(self, body):
@@ -1750,6 +1889,14 @@ class Handler(BaseHTTPRequestHandler):
                         fake.account_concurrency = int(payload["account_concurrency"])
                     if "web_identity_token" in payload:
                         fake.web_identity_token = payload["web_identity_token"]
+                    if "credentials_ttl" in payload:
+                        fake.credentials_ttl = float(payload["credentials_ttl"])
+                    if "imds_v1" in payload:
+                        fake.imds_v1 = bool(payload["imds_v1"])
+                    if "container_token" in payload:
+                        fake.container_token = payload["container_token"]
+                    if "role_name" in payload:
+                        fake.role_name = str(payload["role_name"])
                     return self.reply_json(200, {"delays": fake.delays,
                                                  "account_concurrency": fake.account_concurrency})
         except (ValueError, KeyError, TypeError) as e:

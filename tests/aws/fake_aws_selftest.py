@@ -554,6 +554,45 @@ def test_sts():
         "InvalidIdentityToken", 400)
 
 
+def test_credential_endpoints():
+    """IMDSv2 and the container endpoint, read by botocore's own credential fetchers."""
+    from botocore.utils import ContainerMetadataFetcher, InstanceMetadataFetcher
+    control("POST", "/_fake/config", {"credentials_ttl": 120, "container_token": "Bearer abc"})
+    creds = InstanceMetadataFetcher(timeout=2, num_attempts=1, base_url=ENDPOINT).retrieve_iam_role_credentials()
+    check("IMDSv2 credentials via botocore", creds.get("access_key", "").startswith("ASIA") and creds.get("token"), creds)
+    if creds:
+        a = client("autoscaling", access_key=creds["access_key"], secret_key=creds["secret_key"], token=creds["token"])
+        a.describe_auto_scaling_groups()
+        last = control("GET", "/_fake/requests")["requests"][-1]
+        check("IMDS credentials accepted", last["access_key"] == creds["access_key"] and last["signature"] == "valid")
+    log = control("GET", "/_fake/requests")["requests"]
+    check("IMDSv2 flow: token, role, credentials", [x["operation"] for x in log if x["service"] == "imds"][-3:] ==
+          ["PutToken", "GetRoleName", "GetCredentials"], [x["operation"] for x in log if x["service"] == "imds"])
+    status, _, _ = raw("imds", "GET", "/latest/meta-data/iam/security-credentials/", signed=False)
+    check("IMDS without a token: 401", status == 401, status)
+    status, _, _ = raw("imds", "PUT", "/latest/api/token", signed=False)
+    check("IMDS token without a TTL: 400", status == 400, status)
+    fault(kind="internal", service="imds", operation="GetCredentials")
+    failed_fetch = InstanceMetadataFetcher(timeout=2, num_attempts=1, base_url=ENDPOINT).retrieve_iam_role_credentials()
+    last = [x for x in control("GET", "/_fake/requests")["requests"] if x["service"] == "imds"][-1]
+    check("IMDS fault: 500, no credentials", failed_fetch == {} and last["status"] == 500 and last["fault"] == "internal",
+          (failed_fetch, last))
+
+    fetcher = ContainerMetadataFetcher(sleep=lambda s: None)
+    got = fetcher.retrieve_full_uri(ENDPOINT + "/v2/credentials/tide", headers={"Authorization": "Bearer abc"})
+    check("container credentials via botocore", got.get("AccessKeyId", "").startswith("ASIA") and "Expiration" in got, got)
+    c = client("autoscaling", access_key=got["AccessKeyId"], secret_key=got["SecretAccessKey"], token=got["Token"])
+    c.describe_auto_scaling_groups()
+    try:
+        fetcher.retrieve_full_uri(ENDPOINT + "/v2/credentials/tide", headers={"Authorization": "Bearer wrong"})
+        check("container endpoint checks Authorization", False)
+    except Exception:
+        check("container endpoint checks Authorization", True)
+    advance(121)
+    expect_error("container credentials expire", lambda: c.describe_auto_scaling_groups(), "ExpiredToken", 403)
+    control("DELETE", "/_fake/faults")
+
+
 def test_faults():
     a, e, lam = client("autoscaling"), client("ec2"), client("lambda")
     m, q = client("cloudwatch"), client("sqs")
@@ -805,7 +844,8 @@ def main():
         ("cloudwatch", test_cloudwatch), ("cloudwatch json", lambda: test_cloudwatch(json_session, "json")),
         ("sqs", test_sqs), ("sqs json", lambda: test_sqs(json_session, "json")), ("lambda", test_lambda),
         ("wire formats", test_wire_formats), ("signatures", test_signatures), ("validation", test_validation),
-        ("faults", test_faults), ("sts", test_sts), ("control api", test_control_api),
+        ("faults", test_faults), ("sts", test_sts), ("credential endpoints", test_credential_endpoints),
+        ("control api", test_control_api),
     ]
     global failed
     for name, fn in tests:
