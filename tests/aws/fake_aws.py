@@ -1052,8 +1052,9 @@ def set_desired_capacity(ctx, p):
             ctx.fake.now() < g["last_activity"] + g["default_cooldown"]:
         raise ApiError(400, "ScalingActivityInProgress",
                        "You cannot set desired capacity while a scaling activity is in progress.")
-    g["desired"] = n
-    ctx.fake.asg_reconcile(g)
+    if n != g["desired"]:  # the same value again is no scaling activity
+        g["desired"] = n
+        ctx.fake.asg_reconcile(g)
     return None
 
 
