@@ -2037,6 +2037,8 @@ class Handler(BaseHTTPRequestHandler):
         ctype = self.headers.get("Content-Type", "")
         if ctx.body and "x-www-form-urlencoded" in ctype:
             flat.update(parse_qsl(ctx.body.decode("utf-8", "replace"), keep_blank_values=True))
+        if ctx.service == "sqs" and "QueueUrl" not in flat and re.fullmatch(r"/\d{12}/[^/]+", ctx.path):
+            flat["QueueUrl"] = f"http://{ctx.host}{ctx.path}"  # the older style: POST to the queue's URL
         ctx.flat = flat
         ctx.op = flat.get("Action")
         if ctx.op is None:

@@ -799,6 +799,9 @@ def test_wire_formats():
     status, headers, text = raw("sqs", "POST", "/", query_body({"Action": "GetQueueAttributes", "Version": "2012-11-05",
                                                                 "QueueUrl": f"{ENDPOINT}/123456789012/jobs",
                                                                 "AttributeName.1": "ApproximateNumberOfMessages"}), FORM)
+    status, _, text2 = raw("sqs", "POST", "/123456789012/jobs", query_body({
+        "Action": "GetQueueAttributes", "Version": "2012-11-05", "AttributeName.1": "ApproximateNumberOfMessages"}), FORM)
+    check("SQS Query request sent to the queue's URL", status == 200 and b"<Value>12</Value>" in text2, (status, text2))
     check("SQS flattened attribute map", b"<GetQueueAttributesResult><Attribute><Name>ApproximateNumberOfMessages</Name>"
           b"<Value>12</Value></Attribute></GetQueueAttributesResult>" in text, text)
     status, headers, text = raw("sqs", "POST", "/", json.dumps({"QueueUrl": f"{ENDPOINT}/123456789012/jobs",
