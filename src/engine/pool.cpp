@@ -16,6 +16,7 @@ WorkerPool::~WorkerPool() {
 
 void WorkerPool::spawn_locked() {
   ++threads_;
+  ++starting_;
   std::thread t([this] { worker_loop(); });
   const auto id = t.get_id();
   workers_.emplace(id, std::move(t));
@@ -39,8 +40,8 @@ std::optional<WorkerPool::SteadyClock::time_point> WorkerPool::check_stall() {
   if (queue_.empty() || stopping_) return std::nullopt;
   const auto waited_since = queue_.front().first;
   const auto now = SteadyClock::now();
-  // Queued jobs beyond the idle workers that will pick them up have stalled.
-  if (now - waited_since >= stall_ && static_cast<int>(queue_.size()) > idle_threads_ &&
+  // Queued jobs beyond the idle and just-started workers that will pick them up have stalled.
+  if (now - waited_since >= stall_ && static_cast<int>(queue_.size()) > idle_threads_ + starting_ &&
       threads_ < max_) {
     spawn_locked();
     return now + stall_;
@@ -50,6 +51,7 @@ std::optional<WorkerPool::SteadyClock::time_point> WorkerPool::check_stall() {
 
 void WorkerPool::worker_loop() {
   std::unique_lock lock(mu_);
+  --starting_;
   for (;;) {
     if (!queue_.empty() && (!stopping_ || drain_)) {
       auto job = std::move(queue_.front().second);

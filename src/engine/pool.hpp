@@ -61,6 +61,7 @@ class WorkerPool {
   std::vector<std::thread> exited_;
   int threads_ = 0;
   int idle_threads_ = 0;
+  int starting_ = 0;  // spawned, not yet in worker_loop: they will take a queued job too
   int running_ = 0;
   bool stopping_ = false;
   bool drain_ = false;
