@@ -133,7 +133,8 @@ POST /_fake/seed       add or replace state (any subset of these keys):
   Instances and ASG instances get ids i-0fa4e000000000001, ... when not given; the answer lists
   the ids created.
 GET  /_fake/state      everything above as it is now (transitions applied), plus the clock.
-GET  /_fake/requests   the request log, oldest first: [{"seq", "time", "service", "operation",
+GET  /_fake/requests   the request log, oldest first (a request is logged before it is answered,
+                       so a client holding its answer finds it): [{"seq", "time", "service", "operation",
                        "protocol", "params", "signature" (valid | invalid | unsigned | missing |
                        error: why), "access_key", "region", "status", "error", "fault"}].
                        `?since=SEQ` only later entries; `?operation=Op` only that operation.
@@ -1686,6 +1687,9 @@ class Handler(BaseHTTPRequestHandler):
         return self.rfile.read(n) if n > 0 else b""
 
     def send(self, status, body, content_type, headers=None):
+        hook, self.before_answer = getattr(self, "before_answer", None), None
+        if hook is not None:
+            hook(status)
         try:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
@@ -1737,6 +1741,19 @@ class Handler(BaseHTTPRequestHandler):
             fake.seq += 1
             seq = fake.seq
         status, note = 200, None
+
+        def record(sent=None):  # before the answer is written, as for AWS requests
+            self.before_answer = None
+            final = sent if sent is not None else status
+            with fake.lock:
+                fake.log.append({"seq": seq, "time": utc_iso(fake.now()), "service": service, "operation": op,
+                                 "protocol": "http", "method": self.command, "path": path, "params": None,
+                                 "signature": "unsigned", "access_key": None, "region": None,
+                                 "status": final, "error": None if final == 200 else str(final), "fault": note})
+                fake.log.sort(key=lambda e: e["seq"])
+                del fake.log[:-LOG_LIMIT]
+
+        self.before_answer = record
         try:
             with fake.lock:
                 f = self.take_fault(type("C", (), {"fake": fake, "service": service, "op": op})())
@@ -1767,13 +1784,8 @@ class Handler(BaseHTTPRequestHandler):
                         "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/{fake.role_name}"}
                 self.send(200, json.dumps(body).encode(), "application/json")
         finally:
-            with fake.lock:
-                fake.log.append({"seq": seq, "time": utc_iso(fake.now()), "service": service, "operation": op,
-                                 "protocol": "http", "method": self.command, "path": path, "params": None,
-                                 "signature": "unsigned", "access_key": None, "region": None,
-                                 "status": status, "error": None if status == 200 else str(status), "fault": note})
-                fake.log.sort(key=lambda e: e["seq"])
-                del fake.log[:-LOG_LIMIT]
+            if self.before_answer is not None:  # not answered (a reset)
+                record()
 
     def issue_credentials(self, source):
         fake = self.server.fake
@@ -1921,6 +1933,23 @@ class Handler(BaseHTTPRequestHandler):
         with fake.lock:
             fake.seq += 1
             seq = fake.seq
+
+        def record(sent=None):
+            # Logged before the answer is written (send() calls it with the status it sends), so
+            # that a client holding its answer finds the request in /_fake/requests; once.
+            self.before_answer = None
+            final = sent if sent is not None else status
+            with fake.lock:
+                fake.log.append({"seq": seq, "time": utc_iso(fake.now()), "service": ctx.service,
+                                 "operation": ctx.op, "protocol": ctx.wire, "method": self.command,
+                                 "path": self.path if ctx.wire == "rest-json" else url.path,
+                                 "params": _jsonable(ctx.params), "signature": ctx.signature,
+                                 "access_key": ctx.access_key, "region": ctx.region,
+                                 "status": final, "error": code, "fault": ctx.fault})
+                fake.log.sort(key=lambda e: e["seq"])  # a delayed request finishes after later ones
+                del fake.log[:-LOG_LIMIT]
+
+        self.before_answer = record
         try:
             try:
                 self.identify(ctx)
@@ -1958,17 +1987,8 @@ class Handler(BaseHTTPRequestHandler):
             traceback.print_exc()
             self.answer_error(ctx, ApiError(500, "InternalFailure", f"fake-aws bug: {type(e).__name__}: {e}"))
         finally:
-            if status == 200 and getattr(ctx, "status", None):
-                status = ctx.status
-            with fake.lock:
-                fake.log.append({"seq": seq, "time": utc_iso(fake.now()), "service": ctx.service,
-                                 "operation": ctx.op, "protocol": ctx.wire, "method": self.command,
-                                 "path": self.path if ctx.wire == "rest-json" else url.path,
-                                 "params": _jsonable(ctx.params), "signature": ctx.signature,
-                                 "access_key": ctx.access_key, "region": ctx.region,
-                                 "status": status, "error": code, "fault": ctx.fault})
-                fake.log.sort(key=lambda e: e["seq"])  # a delayed request finishes after later ones
-                del fake.log[:-LOG_LIMIT]
+            if self.before_answer is not None:  # not answered (a reset) or not logged yet
+                record()
 
     def take_fault(self, ctx):
         for f in ctx.fake.faults:
