@@ -200,6 +200,30 @@ AwsKeys aws_keys(const nlohmann::json& params) {
   return AwsKeys{str("region"), str("endpoint_url"), str("profile")};
 }
 
+Result<void> apply_env_tuning(const Env& env, AwsClientOptions& options) {
+  auto read = [&](const char* name) -> Result<std::optional<Duration>> {
+    const std::string text = env_get(env, name);
+    if (text.empty()) return std::nullopt;
+    auto d = parse_duration(text);
+    if (!d) {
+      return fail(ErrorCode::kInvalidArgument, fmt::format("{}: {}", name, d.error().message));
+    }
+    return *d;
+  };
+  auto base = read("TIDE_AWS_RETRY_BASE_DELAY");
+  if (!base) return std::unexpected(base.error());
+  auto timeout = read("TIDE_AWS_CALL_TIMEOUT");
+  if (!timeout) return std::unexpected(timeout.error());
+  if (*base) options.retry.base_delay = options.retry.throttling_base_delay = **base;
+  if (*timeout) {
+    if (**timeout <= Duration(0)) {
+      return fail(ErrorCode::kInvalidArgument, "TIDE_AWS_CALL_TIMEOUT: must be more than 0");
+    }
+    options.timeout = **timeout;
+  }
+  return {};
+}
+
 Result<std::unique_ptr<AwsClient>> make_aws_client(Service service, const AwsKeys& keys,
                                                    const Env& env) {
   const ProfileChoice choice = choose_profile(env, keys.profile);
@@ -215,6 +239,7 @@ Result<std::unique_ptr<AwsClient>> make_aws_client(Service service, const AwsKey
   o.region = *region;
   o.endpoint = *endpoint;
   o.credentials = shared_default_credentials(keys.profile, *region);
+  if (auto tuned = apply_env_tuning(env, o); !tuned) return std::unexpected(tuned.error());
   return std::make_unique<AwsClient>(std::move(o));
 }
 

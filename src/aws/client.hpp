@@ -103,6 +103,16 @@ struct AwsKeys {
 };
 // The keys from a target's or source's checked params (absent keys are "").
 AwsKeys aws_keys(const nlohmann::json& params);
+
+// Knobs for tests and emulators, read from the environment by make_aws_client (they are not AWS
+// SDK settings, hence the TIDE_ prefix; docs/aws.md):
+//   TIDE_AWS_RETRY_BASE_DELAY  the backoff base of transient and throttling errors (1s): a test
+//                              that injects throttling waits milliseconds instead of seconds
+//   TIDE_AWS_CALL_TIMEOUT      one call's budget, all attempts together (10s); sources pass their
+//                              own read timeout, which takes precedence
+// Values are durations ("20ms", "2s"); anything else is an error naming the variable.
+Result<void> apply_env_tuning(const Env& env, AwsClientOptions& options);
+
 Result<std::unique_ptr<AwsClient>> make_aws_client(Service service, const AwsKeys& keys,
                                                    const Env& env);
 

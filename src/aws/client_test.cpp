@@ -373,5 +373,62 @@ TEST(RetryQuota, TakesAndGivesBackWithinItsCapacity) {
   EXPECT_EQ(q.available(), 12);
 }
 
+struct TuningCase {
+  const char* name;
+  Env env;
+  bool ok;
+  long long base_ms;     // retry.base_delay and throttling_base_delay after tuning
+  long long timeout_ms;  // options.timeout after tuning
+  const char* error;     // a part of the error message
+};
+
+class EnvTuningTest : public ::testing::TestWithParam<TuningCase> {};
+
+TEST_P(EnvTuningTest, Applies) {
+  const TuningCase& c = GetParam();
+  AwsClientOptions o;
+  auto r = apply_env_tuning(c.env, o);
+  ASSERT_EQ(r.has_value(), c.ok) << (r ? "" : r.error().message);
+  if (!c.ok) {
+    EXPECT_NE(r.error().message.find(c.error), std::string::npos) << r.error().message;
+    return;
+  }
+  EXPECT_EQ(o.retry.base_delay, milliseconds(c.base_ms));
+  EXPECT_EQ(o.retry.throttling_base_delay, milliseconds(c.base_ms));
+  EXPECT_EQ(o.timeout, milliseconds(c.timeout_ms));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, EnvTuningTest,
+    ::testing::Values(
+        TuningCase{"unset_keeps_the_sdk_defaults", {}, true, 1000, 10000, ""},
+        TuningCase{"empty_is_unset", {{"TIDE_AWS_RETRY_BASE_DELAY", ""}}, true, 1000, 10000, ""},
+        TuningCase{"base_delay_sets_both_bases",
+                   {{"TIDE_AWS_RETRY_BASE_DELAY", "20ms"}},
+                   true,
+                   20,
+                   10000,
+                   ""},
+        TuningCase{"call_timeout", {{"TIDE_AWS_CALL_TIMEOUT", "1500ms"}}, true, 1000, 1500, ""},
+        TuningCase{"both",
+                   {{"TIDE_AWS_RETRY_BASE_DELAY", "0"}, {"TIDE_AWS_CALL_TIMEOUT", "2s"}},
+                   true,
+                   0,
+                   2000,
+                   ""},
+        TuningCase{"bad_base_names_the_variable",
+                   {{"TIDE_AWS_RETRY_BASE_DELAY", "fast"}},
+                   false,
+                   0,
+                   0,
+                   "TIDE_AWS_RETRY_BASE_DELAY"},
+        TuningCase{"zero_timeout_is_refused",
+                   {{"TIDE_AWS_CALL_TIMEOUT", "0"}},
+                   false,
+                   0,
+                   0,
+                   "TIDE_AWS_CALL_TIMEOUT: must be more than 0"}),
+    [](const auto& info) { return std::string(info.param.name); });
+
 }  // namespace
 }  // namespace tide::aws
