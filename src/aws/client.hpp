@@ -1,7 +1,7 @@
 // A client for one AWS service in one region at one endpoint, with one credentials provider:
 // signs each attempt (SigV4, sigv4.hpp), retries as the SDKs' standard mode (retry.hpp), refreshes
-// the credentials once on ExpiredToken, and turns error responses into AwsError (errors.hpp)
-// whose text never holds a secret.
+// the credentials once on an expired-token error (errors.hpp), and turns error responses into
+// AwsError (errors.hpp) whose text never holds a secret.
 //
 //  - query(): the Query protocol (Auto Scaling, CloudWatch, EC2, SQS, STS): POST to the endpoint
 //    with a form body Action=...&Version=...&params, XML response returned as text for the

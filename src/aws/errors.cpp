@@ -156,7 +156,10 @@ bool is_transient(const AwsError& e) {
 }
 
 bool is_expired_token(const AwsError& e) {
-  return e.aws_code == "ExpiredToken" || e.aws_code == "ExpiredTokenException";
+  // EC2 answers expired temporary credentials with RequestExpired (which also means a request date
+  // more than 15 minutes off: signing again, with fresh credentials and date, is the remedy too).
+  return e.aws_code == "ExpiredToken" || e.aws_code == "ExpiredTokenException" ||
+         e.aws_code == "RequestExpired";
 }
 
 std::string scrub(std::string text, const Credentials& credentials) {

@@ -51,7 +51,7 @@ AwsError transport_error(const Error& error);
 // The standard retry mode's classes.
 bool is_throttling(const AwsError& e);     // Throttling, ThrottlingException, ..., SlowDown
 bool is_transient(const AwsError& e);      // 500/502/503/504, RequestTimeout..., transport errors
-bool is_expired_token(const AwsError& e);  // ExpiredToken, ExpiredTokenException
+bool is_expired_token(const AwsError& e);  // ExpiredToken, ExpiredTokenException, RequestExpired
 
 // `text` with every occurrence of the secret access key and session token replaced by "***".
 std::string scrub(std::string text, const Credentials& credentials);

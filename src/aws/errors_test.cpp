@@ -132,7 +132,16 @@ TEST(TransportError, TimeoutsAndConnectionErrorsAreTransient) {
   EXPECT_TRUE(is_transient(c));
   AwsError bad = transport_error(Error{ErrorCode::kInvalidArgument, "bad URL"});
   EXPECT_FALSE(is_transient(bad));
-  EXPECT_TRUE(is_expired_token(AwsError{.aws_code = "ExpiredTokenException"}));
+}
+
+// Each service's expired-credentials error: Query services, Lambda (JSON), EC2.
+TEST(ExpiredToken, EachServicesCode) {
+  for (const char* code : {"ExpiredToken", "ExpiredTokenException", "RequestExpired"}) {
+    EXPECT_TRUE(is_expired_token(AwsError{.aws_code = code})) << code;
+  }
+  for (const char* code : {"InvalidClientTokenId", "AuthFailure", "SignatureDoesNotMatch", ""}) {
+    EXPECT_FALSE(is_expired_token(AwsError{.aws_code = code})) << code;
+  }
 }
 
 TEST(Scrub, RemovesSecretAndToken) {
