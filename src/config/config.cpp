@@ -474,8 +474,8 @@ std::string required_summary(const KeySchema& schema) {
 }
 
 const std::vector<std::string>& policy_types() {
-  static const std::vector<std::string> types = {"target-tracking", "step",  "simple",
-                                                 "scheduled",       "queue", "panic"};
+  static const std::vector<std::string> types = {
+      "target-tracking", "step", "simple", "scheduled", "queue", "panic", "lambda-memory"};
   return types;
 }
 
@@ -967,7 +967,7 @@ class Parser {
         break;
       }
       YAML::Mark name_node = mark_of(item);
-      auto p = parse_policy(item, index, name_node);
+      auto p = parse_policy(item, index, name_node, g.target);
       if (!p) continue;
       auto [it, fresh] = names.emplace(p->name, name_node.line + 1);
       if (!fresh) {
@@ -979,7 +979,8 @@ class Parser {
     }
   }
 
-  std::optional<PolicySpec> parse_policy(const YAML::Node& node, int index, YAML::Mark& name_node) {
+  std::optional<PolicySpec> parse_policy(const YAML::Node& node, int index, YAML::Mark& name_node,
+                                         const TargetRef& target) {
     if (!expect_map(ctx_, node, "policy", "a mapping with 'type'")) return std::nullopt;
     Fields outer(ctx_, node, "policy");
     auto type = get_string(outer, "type", true);
@@ -1018,6 +1019,8 @@ class Parser {
       p.spec = parse_scheduled(f);
     } else if (t == "queue") {
       p.spec = parse_queue(f);
+    } else if (t == "lambda-memory") {
+      p.spec = parse_lambda_memory(f, target);
     } else {
       p.spec = parse_panic(f);
     }
@@ -1339,6 +1342,56 @@ class Parser {
     }
     if (auto v = get_number(f, "activation")) {
       if (check_range(ctx_, *v, "activation", kNonNegative)) s.activation = v->v;
+    }
+    return s;
+  }
+
+  // `function_timeout` defaults to the `timeout` of an aws-lambda-memory target (the timeout tide
+  // sets on the function with every change).
+  LambdaMemorySpec parse_lambda_memory(Fields& f, const TargetRef& target) {
+    LambdaMemorySpec s;
+    if (auto m = parse_metric(f)) s.metric = std::move(*m);
+    const bool target_sets_timeout = target.type == "aws-lambda-memory" &&
+                                     target.params.contains("timeout") &&
+                                     target.params["timeout"].is_number_integer();
+    if (target_sets_timeout) {
+      s.function_timeout = Duration(target.params["timeout"].get<long long>());
+    }
+    if (!target_sets_timeout && !f.has("function_timeout")) {
+      f.missing("function_timeout",
+                " (the function's timeout; or set `timeout` on the aws-lambda-memory target)");
+    }
+    if (auto v = get_duration(f, "function_timeout")) {
+      // Lambda: 1 s to 900 s.
+      if (check_duration(ctx_, *v, "function_timeout", std::chrono::seconds(1), true,
+                         std::chrono::seconds(900))) {
+        s.function_timeout = v->v;
+      }
+    }
+    if (auto v = get_number(f, "timeout_percent")) {
+      if (check_range(ctx_, *v, "timeout_percent", Range{0.0, false, 100.0, true})) {
+        s.timeout_share = v->v / 100.0;
+      }
+    }
+    if (auto v = get_integer(f, "step")) {
+      if (check_range(ctx_, *v, "step",
+                      Range{1.0, true, static_cast<double>(kLambdaMaxMemoryMb), true})) {
+        s.step = static_cast<int>(v->v);
+      }
+    }
+    if (auto v = get_integer(f, "threads")) {
+      // Lambda's largest memory size has 6 vCPUs.
+      if (check_range(ctx_, *v, "threads", Range{1.0, true, 6.0, true})) {
+        s.threads = static_cast<int>(v->v);
+      }
+    }
+    if (auto v = get_duration(f, "io_time")) {
+      if (check_duration(ctx_, *v, "io_time", Duration{0}, true, std::chrono::seconds(900))) {
+        s.io_time = v->v;
+      }
+    }
+    if (auto v = get_number(f, "tolerance")) {
+      if (check_range(ctx_, *v, "tolerance", Range{0.0, true, 1.0, false})) s.tolerance = v->v;
     }
     return s;
   }

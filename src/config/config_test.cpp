@@ -290,6 +290,31 @@ std::vector<ErrorCase> error_cases() {
                  "    policies: [{type: scheduled, cron: '0 8 * * *', "
                  "duration: 1h, min: 2}]\n"),
        7, 13, "missing required key 'name' in target (aws-asg)"},
+      {"lambda_memory_needs_a_timeout",
+       with_head("  - name: fn\n    target: {type: static}\n    max: 3008\n"
+                 "    policies:\n      - type: lambda-memory\n"
+                 "        metric: { source: prom, query: p99 }\n"),
+       10, 9,
+       "missing required key 'function_timeout' in lambda-memory policy (the function's "
+       "timeout; or set `timeout` on the aws-lambda-memory target)"},
+      {"lambda_memory_threads",
+       with_head("  - name: fn\n    target: {type: static}\n    max: 3008\n"
+                 "    policies:\n      - type: lambda-memory\n"
+                 "        threads: 8\n        function_timeout: 3s\n"
+                 "        metric: { source: prom, query: p99 }\n"),
+       11, 18, "threads must be at most 6, got 8"},
+      {"lambda_memory_timeout_percent",
+       with_head("  - name: fn\n    target: {type: static}\n    max: 3008\n"
+                 "    policies:\n      - type: lambda-memory\n"
+                 "        timeout_percent: 0\n        function_timeout: 3s\n"
+                 "        metric: { source: prom, query: p99 }\n"),
+       11, 26, "timeout_percent must be greater than 0, got 0"},
+      {"lambda_memory_function_timeout",
+       with_head("  - name: fn\n    target: {type: static}\n    max: 3008\n"
+                 "    policies:\n      - type: lambda-memory\n"
+                 "        function_timeout: 20m\n"
+                 "        metric: { source: prom, query: p99 }\n"),
+       11, 27, "function_timeout must be at most 15m, got 20m"},
       {"empty_policies",
        with_head("  - name: web\n    target: {type: static}\n    max: 3\n"
                  "    policies: []\n"),
@@ -694,6 +719,53 @@ TEST(ConfigLoad, ToleranceSetsBothDirections) {
   const auto& tt = std::get<TargetTrackingSpec>(result->groups[0].policies[0].spec);
   EXPECT_DOUBLE_EQ(tt.tolerance_up, 0.25);
   EXPECT_DOUBLE_EQ(tt.tolerance_down, 0.25);
+}
+
+TEST(ConfigLoad, LambdaMemoryKeysAndTheTargetsTimeout) {
+  const char* yaml = R"y(
+sources:
+  cw: { type: cloudwatch, region: us-east-1 }
+groups:
+  - name: from-target
+    target: { type: aws-lambda-memory, function: thumbs, timeout: 30s }
+    min: 128
+    max: 3008
+    policies:
+      - type: lambda-memory
+        metric: { source: cw, namespace: AWS/Lambda, name: Duration, statistic: p99 }
+  - name: every-key
+    target: { type: aws-lambda-memory, function: thumbs, timeout: 30s }
+    max: 10240
+    policies:
+      - name: mem
+        type: lambda-memory
+        metric: { source: cw, namespace: AWS/Lambda, name: Duration, statistic: p90 }
+        function_timeout: 2m
+        timeout_percent: 40
+        step: 128
+        threads: 2
+        io_time: 150ms
+        tolerance: 0.05
+)y";
+  auto result = parse_config(yaml, "t.yaml");
+  ASSERT_TRUE(result.has_value()) << dump(result.error());
+  const auto& defaults = std::get<LambdaMemorySpec>(result->groups[0].policies[0].spec);
+  EXPECT_EQ(result->groups[0].policies[0].name, "lambda-memory#1");
+  EXPECT_EQ(defaults.function_timeout, std::chrono::seconds(30));  // the target's
+  EXPECT_DOUBLE_EQ(defaults.timeout_share, 0.5);
+  EXPECT_EQ(defaults.step, 64);
+  EXPECT_EQ(defaults.threads, 1);
+  EXPECT_EQ(defaults.io_time, Duration{0});
+  EXPECT_DOUBLE_EQ(defaults.tolerance, 0.1);
+  EXPECT_DOUBLE_EQ(defaults.target_ms(), 15000);
+  const auto& all = std::get<LambdaMemorySpec>(result->groups[1].policies[0].spec);
+  EXPECT_EQ(all.function_timeout, std::chrono::minutes(2));  // its own wins
+  EXPECT_DOUBLE_EQ(all.timeout_share, 0.4);
+  EXPECT_EQ(all.step, 128);
+  EXPECT_EQ(all.threads, 2);
+  EXPECT_EQ(all.io_time, std::chrono::milliseconds(150));
+  EXPECT_DOUBLE_EQ(all.tolerance, 0.05);
+  EXPECT_EQ(all.metric.params["statistic"], "p90");
 }
 
 TEST(ConfigLoad, PanicDefaultsFollowKnative) {

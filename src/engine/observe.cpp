@@ -70,6 +70,9 @@ Combine combine_for(const PolicySpec& policy) {
   if (const auto* simple = std::get_if<SimpleSpec>(&policy.spec)) {
     return from_aggregation(simple->aggregation);
   }
+  if (std::holds_alternative<LambdaMemorySpec>(policy.spec)) {
+    return Combine::kMaximum;  // a duration: the slowest series (e.g. of a SEARCH) decides
+  }
   return Combine::kSum;  // queue, panic (group totals); scheduled reads nothing
 }
 

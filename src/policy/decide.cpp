@@ -32,6 +32,7 @@ Proposal propose(const PolicySpec& policy, const MetricReading& reading, const O
           [&](const ScheduledSpec& s) { return propose_scheduled(s, now); },
           [&](const QueueSpec& s) { return propose_queue(s, reading); },
           [&](const PanicSpec& s) { return propose_panic(s, reading, obs.ready, state, now); },
+          [&](const LambdaMemorySpec& s) { return propose_lambda_memory(s, reading, obs.current); },
       },
       policy.spec);
 }

@@ -44,6 +44,11 @@ enum class Reason : std::uint8_t {
   kStable,
   kPanicking,
   kFallback,  // a=consecutive failures
+  // lambda-memory     a=duration ms b=target ms c=estimated ms at the proposal
+  //                   d=estimated GB-seconds per invocation at the proposal
+  kMemoryRightSized,  // the cheapest memory estimated to meet the target
+  kMemoryHeld,        // current meets the target and a change would save <= tolerance
+  kMemoryFastest,     // no memory meets the target: the fastest (and cheapest of those)
 };
 
 struct Proposal {

@@ -26,6 +26,12 @@ nlohmann::json decision_to_json(const Decision& d, const GroupSpec& spec) {
       entry["panicking"] = p.panic_time.has_value();
       entry["excess_burst_capacity"] = p.excess_burst_capacity;
     }
+    if (policy.type() == PolicyType::kLambdaMemory && p.status == ProposalStatus::kValue) {
+      entry["duration_ms"] = p.a;
+      entry["target_ms"] = p.b;
+      entry["estimated_duration_ms"] = p.c;
+      entry["estimated_gb_seconds"] = p.d;
+    }
     proposals.push_back(std::move(entry));
   }
   nlohmann::json stages = nlohmann::json::array();

@@ -100,6 +100,38 @@ std::string describe(const Proposal& p, const PolicySpec& policy) {
                          number(p.a), number(p.c), n);
     case Reason::kFallback:
       return fmt::format("fallback after {} failed evaluations: {}", number(p.a), n);
+    case Reason::kMemoryRightSized:
+    case Reason::kMemoryHeld:
+    case Reason::kMemoryFastest: {
+      const auto* s = std::get_if<LambdaMemorySpec>(&policy.spec);
+      const std::string target =
+          s == nullptr
+              ? fmt::format("target {} ms", number(p.b))
+              : fmt::format("target {} ms ({}% of the {} timeout)", number(p.b),
+                            number(s->timeout_share * 100), format_duration(s->function_timeout));
+      const std::string estimate =
+          fmt::format("estimated {} ms, {} GB-s per invocation", number(p.c), number(p.d));
+      if (p.reason == Reason::kMemoryRightSized) {
+        return fmt::format(
+            "duration {} ms vs {}: {} MB is the cheapest memory estimated to meet "
+            "it ({})",
+            number(p.a), target, n, estimate);
+      }
+      if (p.reason == Reason::kMemoryHeld) {
+        return fmt::format(
+            "duration {} ms meets {}, and the cheapest memory that does would save "
+            "no more than {}%: hold {} MB ({} GB-s per invocation)",
+            number(p.a), target, number(s == nullptr ? 0 : s->tolerance * 100), n, number(p.d));
+      }
+      return fmt::format(
+          "duration {} ms vs {}: no memory up to {} MB is estimated to meet it; {} "
+          "MB is the fastest ({}{})",
+          number(p.a), target, kLambdaMaxMemoryMb, n, estimate,
+          s != nullptr && s->threads < 6
+              ? fmt::format("; code using {} vCPU(s) gains nothing past {} MB", s->threads,
+                            s->threads * kLambdaMbPerVcpu)
+              : std::string());
+    }
   }
   return "unknown reason";
 }

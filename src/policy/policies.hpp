@@ -53,6 +53,18 @@ Proposal propose_queue(const QueueSpec& spec, const MetricReading& reading);
 Proposal propose_panic(const PanicSpec& spec, const MetricReading& reading, int ready,
                        const PolicyState& state, TimePoint now);
 
+// Lambda memory right-sizing (LambdaMemorySpec): the memory, a multiple of spec.step within
+// Lambda's 128..10240 MB, that is estimated to keep the duration under the target at the lowest
+// cost; `current` is the function's memory in MB, the reading its duration in ms there.
+Proposal propose_lambda_memory(const LambdaMemorySpec& spec, const MetricReading& reading,
+                               int current);
+
+// The model behind it: the estimated duration (ms) at `memory_mb` from `observed_ms` at
+// `current_mb`, and the estimated cost of one invocation in GB-seconds.
+double lambda_duration_ms(const LambdaMemorySpec& spec, double observed_ms, int current_mb,
+                          int memory_mb);
+double lambda_gb_seconds(int memory_mb, double duration_ms);
+
 // AWS rounding of an adjustment (aws_policies_spec.md section 2): the new capacity for
 // `current` under `type`/`adjustment`, honouring min_adjustment_magnitude for percent.
 int apply_adjustment(AdjustmentType type, double adjustment, int min_adjustment_magnitude,

@@ -38,6 +38,8 @@ const char* policy_type_name(PolicyType type) {
       return "queue";
     case PolicyType::kPanic:
       return "panic";
+    case PolicyType::kLambdaMemory:
+      return "lambda-memory";
   }
   return "unknown";
 }

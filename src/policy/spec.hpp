@@ -120,11 +120,43 @@ struct PanicSpec {
   Duration panic_window() const;  // stable_window * pct / 100 rounded to a second, >= 1 s
 };
 
-enum class PolicyType { kTargetTracking, kStep, kSimple, kScheduled, kQueue, kPanic };
+// ---- lambda-memory: right-size a Lambda function's memory from its duration -----------------
+// The capacity is the function's memory in MB (target aws-lambda-memory); the metric its duration
+// in ms at the current memory (CloudWatch AWS/Lambda Duration, a percentile such as p99). The
+// model (lambda_memory.cpp, docs/aws.md): CPU share grows with memory up to `threads` vCPUs
+// (1,769 MB each), so the part of the duration that is not `io_time` shrinks as 1/memory up to
+// there and not beyond; Lambda bills memory x duration (GB-seconds).
+inline constexpr int kLambdaMinMemoryMb = 128;
+inline constexpr int kLambdaMaxMemoryMb = 10240;
+inline constexpr int kLambdaMbPerVcpu = 1769;
+
+struct LambdaMemorySpec {
+  MetricRef metric;
+  Duration function_timeout{0};  // the function's timeout (config: or the target's `timeout`)
+  double timeout_share = 0.5;    // keep the duration at or under this share of the timeout
+  int step = 64;                 // proposals are multiples of this many MB
+  int threads = 1;               // vCPUs the code keeps busy (1 to 6)
+  Duration io_time{0};           // the part of the duration that memory does not shorten
+  double tolerance = 0.1;        // hold while a change would save no more than this share of cost
+
+  double target_ms() const { return timeout_share * static_cast<double>(function_timeout.count()); }
+};
+
+enum class PolicyType {
+  kTargetTracking,
+  kStep,
+  kSimple,
+  kScheduled,
+  kQueue,
+  kPanic,
+  kLambdaMemory
+};
 
 struct PolicySpec {
   std::string name;  // defaults to "<type>#<index>"
-  std::variant<TargetTrackingSpec, StepSpec, SimpleSpec, ScheduledSpec, QueueSpec, PanicSpec> spec;
+  std::variant<TargetTrackingSpec, StepSpec, SimpleSpec, ScheduledSpec, QueueSpec, PanicSpec,
+               LambdaMemorySpec>
+      spec;
 
   PolicyType type() const { return static_cast<PolicyType>(spec.index()); }
   const MetricRef* metric() const;  // nullptr for scheduled
