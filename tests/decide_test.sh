@@ -30,6 +30,8 @@ check cpu_spike cpu-spike.json 6 none
 check scale_in_stabilized scale-in-stabilized.json 9 stabilization
 # cpu wants 2, latency has no data: no scale-in.
 check no_data no-data.json 6 no-data-guard
+# p99 24 s at 1024 MB, target 25 % of 60 s: 200 + 23800 x 1024 / M <= 15000 from M = 1646.7: 1664.
+check lambda_memory lambda-memory.json 1664 none
 
 # --explain prints the account as text.
 if "$tide" decide --explain "$src/examples/situations/no-data.json" | grep -q "no-data-guard: 2 -> 6"; then
