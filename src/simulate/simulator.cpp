@@ -179,6 +179,11 @@ std::string map_sources(const WorkloadModel& model, const GroupSpec& group,
                         std::vector<int>& policy_source) {
   policy_source.assign(group.policies.size(), -1);
   for (std::size_t p = 0; p < group.policies.size(); ++p) {
+    if (group.policies[p].type() == PolicyType::kLambdaMemory) {
+      return "policy '" + group.policies[p].name +
+             "' (lambda-memory) sizes a function's memory from its duration; the simulator "
+             "models instances serving a load, not memory";
+    }
     const MetricRef* metric = group.policies[p].metric();
     if (metric == nullptr) continue;
     int found = -1;

@@ -375,6 +375,18 @@ TEST(SimulateGroup, UnknownSourceIsAnError) {
   EXPECT_NE(r.error.find("sources: total"), std::string::npos) << r.error;
 }
 
+TEST(SimulateGroup, LambdaMemoryIsNotSimulated) {
+  GroupSpec g = follower();
+  LambdaMemorySpec memory;
+  memory.metric.source = "total";
+  memory.function_timeout = seconds(10);
+  g.policies.push_back(PolicySpec{"memory", memory});
+  const PolicyResult r = simulate_group(make_trace({10}), base_model(), g);
+  EXPECT_NE(r.error.find("policy 'memory' (lambda-memory) sizes a function's memory"),
+            std::string::npos)
+      << r.error;
+}
+
 TEST(SimulateGroup, InvalidModelIsAnError) {
   WorkloadModel m = base_model();
   m.capacity_per_instance = -1;
