@@ -85,15 +85,18 @@ std::vector<Call> calls() {
        asg,
        &kTemporary,
        set_desired_capacity_params("web-asg", 7)});
-  // Not called by tide yet (see aws_asg.hpp): checked so that adding it is safe.
+  // A scheduled policy's bounds with the capacity (aws_asg.hpp).
   out.push_back({"autoscaling UpdateAutoScalingGroup",
                  Service::kAutoScaling,
                  "autoscaling",
                  "UpdateAutoScalingGroup",
-                 {{"AutoScalingGroupName", "web-asg"}, {"MinSize", 2}, {"MaxSize", 40}},
+                 {{"AutoScalingGroupName", "web-asg"},
+                  {"MinSize", 2},
+                  {"MaxSize", 40},
+                  {"DesiredCapacity", 7}},
                  asg,
                  &kLongTerm,
-                 {{"AutoScalingGroupName", "web-asg"}, {"MinSize", "2"}, {"MaxSize", "40"}}});
+                 update_asg_params("web-asg", 2, 40, 7)});
 
   const std::string ec2 = "https://ec2.eu-west-1.amazonaws.com";
   Ec2FleetConfig by_tags;

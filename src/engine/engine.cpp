@@ -887,6 +887,10 @@ std::optional<DecisionRecord> Engine::evaluate(Group& group, const Plan& plan) {
   std::string scale_error;
   if (act) {
     ScaleRequest request{acted.desired, reason, rec.id};
+    if (acted.min != spec.min || acted.max != spec.max) {  // a schedule moved the bounds
+      request.min = acted.min;
+      request.max = acted.max;
+    }
     auto scaled = scale_with_retry(group, plan, request);
     if (scaled) {
       outcome = "applied";

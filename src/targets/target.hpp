@@ -3,6 +3,7 @@
 // and are created by the factory in their TargetType entry (registry.hpp).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,10 @@ struct ScaleRequest {
   std::string reason;         // the decision's one-line explanation, for the target's own logs
   long long decision_id = 0;  // the recorded decision this applies; targets may use it to be
                               // idempotent across restarts
+  // The bounds an active scheduled policy sets (its `min`/`max`), when they differ from the
+  // group's; nullopt otherwise. Targets with bounds of their own (aws-asg) write them along with
+  // the capacity; the others ignore them (tide enforces them through `desired` anyway).
+  std::optional<int> min, max;
 };
 
 class Target {

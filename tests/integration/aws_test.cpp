@@ -287,6 +287,57 @@ TEST_F(AwsTest, AsgRefusesACapacityOutsideTheGroupsMinAndMax) {
   EXPECT_EQ(group("web-asg")["desired"], 2);
 }
 
+// An active schedule's bounds go to the group with the capacity, in one UpdateAutoScalingGroup.
+TEST_F(AwsTest, AsgWritesAScheduledPolicysBoundsWithTheCapacity) {
+  fake_.seed(
+      {{"autoscaling_groups", {{{"name", "web-asg"}, {"min", 1}, {"max", 4}, {"desired", 2}}}}});
+  auto target = make_target("aws-asg", {{"name", "web-asg"}});
+  ASSERT_NE(target, nullptr);
+  ASSERT_TRUE(target->status().has_value());
+
+  // Business hours: min 6, max 20; desired 6 is above the group's own MaxSize 4, but the
+  // schedule raises it.
+  auto r = target->scale({.desired = 6, .min = 6, .max = 20});
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(fake_.requests("UpdateAutoScalingGroup").size(), 1u);
+  EXPECT_TRUE(fake_.requests("SetDesiredCapacity").empty());
+  auto g = group("web-asg");
+  EXPECT_EQ(g["min"], 6);
+  EXPECT_EQ(g["max"], 20);
+  EXPECT_EQ(g["desired"], 6);
+
+  // Without schedule bounds (or with the group's own) a plain SetDesiredCapacity.
+  ASSERT_TRUE(target->status().has_value());
+  r = target->scale({.desired = 8, .min = 6, .max = 20});
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(fake_.requests("UpdateAutoScalingGroup").size(), 1u);
+  EXPECT_EQ(fake_.requests("SetDesiredCapacity").size(), 1u);
+  EXPECT_EQ(group("web-asg")["desired"], 8);
+
+  // A desired value outside the schedule's own bounds is refused before calling AWS.
+  r = target->scale({.desired = 3, .min = 4, .max = 10});
+  ASSERT_FALSE(r.has_value());
+  EXPECT_TRUE(contains(r.error().message, "below the Auto Scaling group 'web-asg''s own MinSize 4"))
+      << r.error().message;
+  EXPECT_EQ(fake_.requests("UpdateAutoScalingGroup").size(), 1u);
+
+  // The schedule ends: the group's own bounds (1..4) come back with the next capacity.
+  ASSERT_TRUE(target->status().has_value());
+  r = target->scale({.desired = 2});
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(fake_.requests("UpdateAutoScalingGroup").size(), 2u);
+  g = group("web-asg");
+  EXPECT_EQ(g["min"], 1);
+  EXPECT_EQ(g["max"], 4);
+  EXPECT_EQ(g["desired"], 2);
+  // And then plain SetDesiredCapacity again.
+  ASSERT_TRUE(target->status().has_value());
+  r = target->scale({.desired = 3});
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(fake_.requests("UpdateAutoScalingGroup").size(), 2u);
+  EXPECT_EQ(group("web-asg")["desired"], 3);
+}
+
 TEST_F(AwsTest, AsgUnknownGroupIsNotFound) {
   auto target = make_target("aws-asg", {{"name", "nope-asg"}});
   ASSERT_NE(target, nullptr);

@@ -3,10 +3,13 @@
 #include <charconv>
 #include <mutex>
 #include <optional>
+#include <tuple>
+#include <utility>
 
 #include <fmt/format.h>
 
 #include "aws/xml.hpp"
+#include "state/state.hpp"
 
 namespace tide {
 namespace {
@@ -20,8 +23,18 @@ std::optional<int> to_int(const std::string& text) {
 
 class AsgTarget final : public Target {
  public:
-  AsgTarget(std::string name, std::shared_ptr<aws::AwsClient> client)
-      : name_(std::move(name)), client_(std::move(client)) {}
+  AsgTarget(std::string name, std::shared_ptr<aws::AwsClient> client, TargetStateStore* state)
+      : name_(std::move(name)), client_(std::move(client)), state_(state) {
+    // The group's own bounds saved before a schedule's were written (survives a tide restart).
+    if (state_ == nullptr) return;
+    auto saved = state_->get(kOwnBoundsKey);
+    if (!saved || !*saved || (*saved)->empty()) return;
+    const std::string& text = **saved;
+    const auto comma = text.find(',');
+    auto min = to_int(text.substr(0, comma));
+    auto max = comma == std::string::npos ? std::nullopt : to_int(text.substr(comma + 1));
+    if (min && max) own_bounds_ = std::pair(*min, *max);
+  }
 
   Result<TargetStatus> status() override {
     auto group = describe();
@@ -43,11 +56,31 @@ class AsgTarget final : public Target {
       if (!group) return std::unexpected(group.error());
       known = *group;
     }
+    // A schedule's bounds replace the group's own for as long as it is active; the group's own
+    // are saved first and written back with the first scale call after the schedule ends.
+    int min = known->min_size, max = known->max_size;
+    bool restoring = false;
+    if (request.min || request.max) {
+      if (!own_bounds_) save_own_bounds(std::pair(known->min_size, known->max_size));
+      min = request.min.value_or(known->min_size);
+      max = request.max.value_or(known->max_size);
+    } else if (own_bounds_) {
+      std::tie(min, max) = *own_bounds_;
+      restoring = true;
+    }
+    const bool new_bounds = min != known->min_size || max != known->max_size;
+    if (new_bounds) {
+      // A schedule's bounds: written with the capacity, checked against themselves.
+      known->min_size = min;
+      known->max_size = max;
+    }
     if (std::string problem = asg_bounds_problem(*known, request.desired); !problem.empty()) {
       return fail(ErrorCode::kInvalidArgument, problem);
     }
-    auto r =
-        client_->query("SetDesiredCapacity", set_desired_capacity_params(name_, request.desired));
+    auto r = new_bounds ? client_->query("UpdateAutoScalingGroup",
+                                         update_asg_params(name_, min, max, request.desired))
+                        : client_->query("SetDesiredCapacity",
+                                         set_desired_capacity_params(name_, request.desired));
     if (!r) {
       aws::AwsError e = std::move(r.error());
       if (e.aws_code == "ValidationError") {
@@ -59,10 +92,21 @@ class AsgTarget final : public Target {
       }
       return std::unexpected(e.to_error());
     }
+    if (restoring) save_own_bounds(std::nullopt);
     return {};
   }
 
  private:
+  static constexpr const char* kOwnBoundsKey = "aws-asg-own-bounds";
+
+  void save_own_bounds(std::optional<std::pair<int, int>> bounds) {
+    own_bounds_ = bounds;
+    if (state_ == nullptr) return;
+    // Best effort: without the store a restart forgets them (the schedule's stay on the group).
+    (void)state_->put(kOwnBoundsKey,
+                      bounds ? fmt::format("{},{}", bounds->first, bounds->second) : "");
+  }
+
   Result<AsgDescription> describe() {
     auto body = client_->query("DescribeAutoScalingGroups", describe_asg_params(name_));
     if (!body) return std::unexpected(body.error().to_error());
@@ -82,6 +126,8 @@ class AsgTarget final : public Target {
 
   const std::string name_;
   std::shared_ptr<aws::AwsClient> client_;
+  TargetStateStore* state_ = nullptr;
+  std::optional<std::pair<int, int>> own_bounds_;  // MinSize/MaxSize before a schedule's
   std::mutex mu_;
   std::optional<AsgDescription> last_;  // bounds of the last status, for scale()
 };
@@ -151,6 +197,13 @@ aws::QueryParams set_desired_capacity_params(const std::string& name, int desire
           {"HonorCooldown", "false"}};
 }
 
+aws::QueryParams update_asg_params(const std::string& name, int min, int max, int desired) {
+  return {{"AutoScalingGroupName", name},
+          {"MinSize", std::to_string(min)},
+          {"MaxSize", std::to_string(max)},
+          {"DesiredCapacity", std::to_string(desired)}};
+}
+
 std::string asg_bounds_problem(const AsgDescription& group, int desired) {
   if (desired > group.max_size) {
     return fmt::format(
@@ -168,11 +221,13 @@ std::string asg_bounds_problem(const AsgDescription& group, int desired) {
 }
 
 std::unique_ptr<Target> make_aws_asg_target(std::string name,
-                                            std::shared_ptr<aws::AwsClient> client) {
-  return std::make_unique<AsgTarget>(std::move(name), std::move(client));
+                                            std::shared_ptr<aws::AwsClient> client,
+                                            TargetStateStore* state) {
+  return std::make_unique<AsgTarget>(std::move(name), std::move(client), state);
 }
 
-Result<std::unique_ptr<Target>> make_aws_asg_target(const TargetRef& ref, const TargetContext&) {
+Result<std::unique_ptr<Target>> make_aws_asg_target(const TargetRef& ref,
+                                                    const TargetContext& context) {
   auto name = ref.params.find("name");
   if (name == ref.params.end() || !name->is_string() || name->get<std::string>().empty()) {
     return fail(ErrorCode::kInvalidArgument, "aws-asg target: 'name' is required");
@@ -180,7 +235,7 @@ Result<std::unique_ptr<Target>> make_aws_asg_target(const TargetRef& ref, const 
   auto client = aws::make_aws_client(aws::Service::kAutoScaling, aws::aws_keys(ref.params),
                                      aws::process_env());
   if (!client) return fail(client.error().code, "aws-asg target: " + client.error().message);
-  return make_aws_asg_target(name->get<std::string>(), std::move(*client));
+  return make_aws_asg_target(name->get<std::string>(), std::move(*client), context.state);
 }
 
 }  // namespace tide

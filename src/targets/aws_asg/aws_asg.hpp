@@ -11,14 +11,16 @@
 // Instance ids are the EC2 instance ids; addresses are empty (the API has none).
 //
 // scale(): SetDesiredCapacity with HonorCooldown=false (tide has its own cooldowns). The group's
-// own MinSize/MaxSize are respected, never changed: a desired value outside them is refused
-// before calling AWS with an error naming the bound (AWS would answer ValidationError), and a
-// ValidationError from AWS is reported with the bounds it was checked against.
+// own MinSize/MaxSize are respected: a desired value outside them is refused before calling AWS
+// with an error naming the bound (AWS would answer ValidationError), and a ValidationError from
+// AWS is reported with the bounds it was checked against.
 //
-// Not done (interface gap): scheduled `min`/`max` of tide's scheduled policies are not written to
-// the group with UpdateAutoScalingGroup. ScaleRequest carries only the desired capacity; tide
-// enforces the schedule's bounds through that desired capacity, and the group's own
-// MinSize/MaxSize must allow it.
+// Scheduled bounds: when the request carries the min/max of an active scheduled policy
+// (ScaleRequest::min/max) that differ from the group's MinSize/MaxSize, scale() writes them with
+// the capacity in one UpdateAutoScalingGroup call (MinSize, MaxSize, DesiredCapacity), as an AWS
+// scheduled action would. The group's own bounds are saved first (in the target's state) and
+// written back with the first scale call after the schedule ends. Bounds travel with scale calls:
+// a schedule that moves them without changing the capacity waits for the next change.
 #pragma once
 
 #include <memory>
@@ -52,12 +54,16 @@ std::optional<InstanceState> asg_instance_state(std::string_view lifecycle_state
 
 aws::QueryParams describe_asg_params(const std::string& name);
 aws::QueryParams set_desired_capacity_params(const std::string& name, int desired);
+// UpdateAutoScalingGroup with MinSize, MaxSize and DesiredCapacity.
+aws::QueryParams update_asg_params(const std::string& name, int min, int max, int desired);
 
 // "" when `desired` is within [min_size, max_size], else why not.
 std::string asg_bounds_problem(const AsgDescription& group, int desired);
 
+// `state` (may be null) keeps the group's own MinSize/MaxSize while a schedule's are on it.
 std::unique_ptr<Target> make_aws_asg_target(std::string name,
-                                            std::shared_ptr<aws::AwsClient> client);
+                                            std::shared_ptr<aws::AwsClient> client,
+                                            TargetStateStore* state = nullptr);
 
 Result<std::unique_ptr<Target>> make_aws_asg_target(const TargetRef& ref,
                                                     const TargetContext& context);
