@@ -85,23 +85,8 @@ export AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG
 export TIDE_TEST_AWS_FAKE="$url"
 
 # ---- 1. every target and source through the registries ----
-log="$work/gtest.log"
-TIDE_AWS_RETRY_BASE_DELAY=20ms timeout 300 "$bin" --gtest_filter='AwsTest.*:*/AwsFaultTest.*' \
-  --gtest_color=no >"$log" 2>&1
-rc=$?
-ok=$(grep -c '^\[       OK \]' "$log")
-bad=$(grep -cE '^\[  FAILED  \] .* \([0-9]+ ms\)$' "$log")
-passes=$((passes + ok))
-failures=$((failures + bad))
-if [ "$rc" -eq 124 ]; then
-  fail "tide_integration_tests timed out after 300s"
-elif [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
-  fail "tide_integration_tests exited with $rc"
-elif [ $((ok + bad)) -eq 0 ]; then
-  fail "tide_integration_tests ran no AWS tests"
-fi
-[ "$rc" -eq 0 ] || grep -vE '^\[ *(RUN|OK) *\]' "$log" | head -80
-echo "registries: $ok passed, $bad failed"
+run_gtests registries 300 "$work/gtest.log" env TIDE_AWS_RETRY_BASE_DELAY=20ms "$bin" \
+  --gtest_filter='AwsTest.*:*/AwsFaultTest.*'
 
 # ---- 2. tide run: CloudWatch -> aws-asg ----
 api_port=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

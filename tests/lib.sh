@@ -11,6 +11,11 @@
 #                     and counts a failure
 #   summary NAME      prints "NAME: P passed, F failed"; succeeds when nothing failed (end the
 #                     script with it, so that it is the exit status)
+#   run_gtests LABEL SECONDS LOG COMMAND...
+#                     runs a GoogleTest COMMAND (e.g. `env VAR=x BINARY --gtest_filter=...`)
+#                     with a time limit, adds its OK and FAILED tests to the counters, fails LABEL
+#                     when it timed out, exited non-zero without a failed test, or ran nothing,
+#                     prints the log's other lines when it did not pass, and a count line
 
 # shellcheck disable=SC2034  # tide, src, work and the counters are for the sourcing script
 _usage="usage: $(basename "$0") TIDE_BINARY SOURCE_DIR"
@@ -32,6 +37,26 @@ pass() { passes=$((passes + 1)); }
 fail() {
   echo "FAIL $1"
   failures=$((failures + 1))
+}
+
+run_gtests() {
+  local label=$1 limit=$2 log=$3 rc ok bad
+  shift 3
+  timeout "$limit" "$@" --gtest_color=no >"$log" 2>&1
+  rc=$?
+  ok=$(grep -c '^\[       OK \]' "$log")
+  bad=$(grep -cE '^\[  FAILED  \] .* \([0-9]+ ms\)$' "$log")
+  passes=$((passes + ok))
+  failures=$((failures + bad))
+  if [ "$rc" -eq 124 ]; then
+    fail "$label timed out after ${limit}s"
+  elif [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
+    fail "$label: the test binary exited with $rc"
+  elif [ $((ok + bad)) -eq 0 ]; then
+    fail "$label ran no tests"
+  fi
+  [ "$rc" -eq 0 ] || grep -vE '^\[ *(RUN|OK) *\]' "$log" | head -80
+  echo "$label: $ok passed, $bad failed"
 }
 
 summary() {

@@ -141,24 +141,7 @@ export TIDE_TEST_DEAD_ADDRESS="127.0.0.1:$(free_port)"
 
 # run_phase NAME FILTER: runs the matching tests, counting passes and failures.
 run_phase() {
-  local phase=$1 filter=$2 log="$work/$1.log" rc ok bad
-  TIDE_TEST_PHASE=$phase timeout 180 "$bin" --gtest_filter="$filter" --gtest_color=no >"$log" 2>&1
-  rc=$?
-  ok=$(grep -c '^\[       OK \]' "$log")
-  bad=$(grep -cE '^\[  FAILED  \] .* \([0-9]+ ms\)$' "$log")
-  passes=$((passes + ok))
-  failures=$((failures + bad))
-  if [ "$rc" -eq 124 ]; then
-    fail "phase $phase timed out after 180s"
-  elif [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
-    fail "phase $phase: tide_integration_tests exited with $rc"
-  elif [ $((ok + bad)) -eq 0 ]; then
-    fail "phase $phase ran no tests"
-  fi
-  if [ "$rc" -ne 0 ]; then
-    grep -vE '^\[ *(RUN|OK) *\]' "$log" | head -60
-  fi
-  echo "phase $phase: $ok passed, $bad failed"
+  run_gtests "phase $1" 180 "$work/$1.log" env TIDE_TEST_PHASE="$1" "$bin" --gtest_filter="$2"
 }
 
 run_phase live 'Live.*'
