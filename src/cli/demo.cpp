@@ -5,10 +5,8 @@
 // compressed into a minute and a half, as real HTTP requests to the ready workers. The terminal
 // shows load, workers and tide's decisions as they happen; at the end come a summary and an HTML
 // chart. Every process the demo started is stopped, also on Ctrl-C.
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -30,8 +28,7 @@
 #include "cli/demo_load.hpp"
 #include "cli/demo_report.hpp"
 #include "core/time.hpp"
-
-extern char** environ;
+#include "targets/process.hpp"
 
 namespace tide::cli {
 namespace {
@@ -141,27 +138,17 @@ class DemoProcesses {
   ~DemoProcesses() { stop(); }
 
   Result<void> start_tide(const fs::path& config, const std::string& token) {
-    posix_spawn_file_actions_t files;
-    posix_spawn_file_actions_init(&files);
-    const std::string log = (dir_ / "tide.log").string();
-    posix_spawn_file_actions_addopen(&files, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    posix_spawn_file_actions_adddup2(&files, 1, 2);
-    posix_spawn_file_actions_addopen(&files, 0, "/dev/null", O_RDONLY, 0);
-    std::vector<std::string> env_strings;
-    for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
-    env_strings.push_back("TIDE_DEMO_TOKEN=" + token);
-    std::vector<char*> envp;
-    for (std::string& e : env_strings) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    std::string exe = self_exe(), run = "run", flag = "-c", path = config.string();
-    char* argv[] = {exe.data(), run.data(), flag.data(), path.data(), nullptr};
-    const int rc = ::posix_spawn(&tide_, exe.c_str(), &files, nullptr, argv, envp.data());
-    posix_spawn_file_actions_destroy(&files);
-    if (rc != 0) {
-      tide_ = 0;
-      return fail(ErrorCode::kInternal,
-                  fmt::format("cannot start tide run: {}", std::strerror(rc)));
-    }
+    // `exec` so that the pid is tide's, not the shell's. A process group of its own in this
+    // session: the demo, not the terminal's Ctrl-C, stops it.
+    proc::SpawnOptions spawn;
+    spawn.command = fmt::format("exec {} run -c {}", proc::shell_quote(self_exe()),
+                                proc::shell_quote(config.string()));
+    spawn.env = {{"TIDE_DEMO_TOKEN", token}};
+    spawn.output_path = (dir_ / "tide.log").string();
+    spawn.new_session = false;
+    auto pid = proc::spawn_shell(spawn);
+    if (!pid) return fail(pid.error().code, "cannot start tide run: " + pid.error().message);
+    tide_ = *pid;
     return {};
   }
 
@@ -221,18 +208,14 @@ class DemoProcesses {
     for (const auto& entry : fs::directory_iterator("/proc", ec)) {
       const std::string name = entry.path().filename().string();
       if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
-      std::ifstream stat(entry.path() / "stat");
-      std::string line;
-      std::getline(stat, line);
-      const auto paren = line.rfind(')');
-      if (paren == std::string::npos || paren + 2 >= line.size() || line[paren + 2] == 'Z') {
-        continue;
-      }
+      const auto pid = static_cast<pid_t>(std::stol(name));
+      const auto stat = proc::read_proc_stat(pid);
+      if (!stat || stat->state == 'Z') continue;
       std::ifstream env(entry.path() / "environ", std::ios::binary);
       std::string var;
       while (std::getline(env, var, '\0')) {
         if (var == marker) {
-          pids.push_back(static_cast<pid_t>(std::stol(name)));
+          pids.push_back(pid);
           break;
         }
       }
