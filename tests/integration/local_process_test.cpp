@@ -305,7 +305,10 @@ TEST_F(LocalProcessTest, ProcessesNotReadyInTimeAreKilledAndRestarted) {
                          {"readiness", "tcp"},
                          {"readiness_timeout", 1000}});
   ASSERT_TRUE(target.scale({.desired = 1}).has_value());
-  const pid_t first = saved_pids().at(0);
+  // Not necessarily index 0: the target skips an index whose port another test holds.
+  const auto pids = saved_pids();
+  ASSERT_EQ(pids.size(), 1u);
+  const pid_t first = pids.begin()->second;
   ASSERT_TRUE(alive(first));
   ASSERT_TRUE(eventually(target, [](const TargetStatus& s) { return s.unexpected_exits >= 1; }));
   auto status = target.status();
@@ -387,15 +390,20 @@ TEST_F(LocalProcessTest, ANewTargetReadoptsLiveProcessesInsteadOfStartingDuplica
   EXPECT_NE(status->instances[0].detail.find("adopted after a tide restart"), std::string::npos)
       << status->instances[0].detail;
 
-  // An adopted process that crashes is noticed through /proc and restarted.
-  ASSERT_EQ(::kill(before.at(1), SIGKILL), 0);
+  // An adopted process that crashes is noticed through /proc and restarted. (The indices need
+  // not be 0 and 1: the target skips an index whose port another test holds.)
+  const pid_t kept_pid = before.begin()->second;
+  const int victim_index = std::next(before.begin())->first;
+  const pid_t victim_pid = std::next(before.begin())->second;
+  ASSERT_EQ(::kill(victim_pid, SIGKILL), 0);
   ASSERT_TRUE(eventually(target, [&](const TargetStatus& s) {
     auto pids = saved_pids();
-    return s.ready() == 2 && pids.count(1) && pids.at(1) != 0 && pids.at(1) != before.at(1);
+    return s.ready() == 2 && pids.count(victim_index) && pids.at(victim_index) != 0 &&
+           pids.at(victim_index) != victim_pid;
   })) << "the adopted process was not restarted";
   // (At least 1: a restart may race the old worker for its port and be retried.)
   EXPECT_GE(target.status()->unexpected_exits, 1);
-  const pid_t restarted = saved_pids().at(1);
+  const pid_t restarted = saved_pids().at(victim_index);
 
   // Scaling in stops an adopted process (SIGTERM: the worker exits cleanly, well before the
   // grace period).
@@ -404,7 +412,7 @@ TEST_F(LocalProcessTest, ANewTargetReadoptsLiveProcessesInsteadOfStartingDuplica
   ASSERT_TRUE(eventually(
       target, [&](const TargetStatus&) { return !group_alive(restarted); }, seconds(30)));
   EXPECT_LT(Steady::now() - asked, seconds(5));
-  EXPECT_TRUE(alive(before.at(0)));
+  EXPECT_TRUE(alive(kept_pid));
   EXPECT_EQ(leaders_with_env("TIDE_GROUP=" + group_).size(), 1u);
 }
 
