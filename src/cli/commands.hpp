@@ -113,3 +113,23 @@ struct SimulateOptions {
 int run_simulate(const SimulateOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace tide::cli
+
+namespace tide::cli {
+
+// tide forecast SCENARIO.yaml [--forecaster NAME ...] [--resolution D] [--interval D]
+// [--history D] [--json] [--report FILE.html] [--threads N] (src/cli/forecast_command.cpp,
+// docs/predictive.md): backtests forecasters on the scenario's trace (its load per resolution
+// bucket) and prints their error: MAPE, WAPE, under-forecast share, bias.
+struct ForecastOptions {
+  std::string scenario;
+  std::vector<std::string> forecasters;  // empty: auto and every model
+  std::string resolution;                // "": 5m, or the trace's step when longer
+  std::string interval = "1h";
+  std::string history = "14d";
+  bool json = false;
+  std::string report;
+  int threads = 0;
+};
+int run_forecast(const ForecastOptions& options, std::ostream& out, std::ostream& err);
+
+}  // namespace tide::cli

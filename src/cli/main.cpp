@@ -119,6 +119,34 @@ int main(int argc, char** argv) {
       ->needs(dump_option)
       ->capture_default_str();
 
+  tide::cli::ForecastOptions forecast_options;
+  auto* forecast = app.add_subcommand(
+      "forecast",
+      "Backtest the predictive policy's forecasters on a scenario's trace: MAPE, under-forecast "
+      "share (see docs/predictive.md)");
+  forecast->footer(
+      "Examples:\n"
+      "  tide forecast examples/simulate-nasa.yaml\n"
+      "  tide forecast examples/simulate-wikipedia.yaml --forecaster auto --forecaster "
+      "seasonal-naive-weekly --report forecast.html\n");
+  forecast->add_option("SCENARIO", forecast_options.scenario, "Scenario file (YAML)")->required();
+  forecast->add_option("--forecaster", forecast_options.forecasters,
+                       "Only this forecaster (repeatable; default: auto and every model)");
+  forecast->add_option("--resolution", forecast_options.resolution,
+                       "Bucket length (default: 5m, or the trace's step when longer)");
+  forecast->add_option("--interval", forecast_options.interval, "Refit every ...")
+      ->capture_default_str();
+  forecast->add_option("--history", forecast_options.history, "Fit on the last ...")
+      ->capture_default_str();
+  forecast->add_flag("--json", forecast_options.json, "Print one JSON document");
+  forecast->add_option("--report", forecast_options.report,
+                       "Also write an HTML page with the charts");
+  forecast
+      ->add_option("--threads", forecast_options.threads,
+                   "Forecasters backtested in parallel (0: one per core)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+
   // status, history, explain, pause, resume, set: clients of `tide run`'s HTTP API.
   auto run_client = tide::cli::add_client_commands(app, std::cout, std::cerr);
 
@@ -138,6 +166,7 @@ int main(int argc, char** argv) {
     if (*decide) return tide::cli::run_decide(decide_file, decide_explain, std::cout, std::cerr);
     if (*demo) return tide::cli::run_demo(demo_options, std::cout, std::cerr);
     if (*simulate) return tide::cli::run_simulate(simulate_options, std::cout, std::cerr);
+    if (*forecast) return tide::cli::run_forecast(forecast_options, std::cout, std::cerr);
     if (auto code = run_client()) return *code;
     if (*worker) return tide::cli::run_worker(worker_options, std::cout, std::cerr);
   } catch (const std::exception& e) {
