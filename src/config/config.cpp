@@ -1372,6 +1372,9 @@ class Parser {
         }
       }
     }
+    if (auto v = get_choice(f, "aggregation", {"mean", "max"})) {
+      s.forecast.statistic = v->v == "mean" ? BucketStatistic::kMean : BucketStatistic::kMax;
+    }
     if (auto v = get_duration(f, "history")) {
       if (check_duration(ctx_, *v, "history", hours(24), true, hours(24 * 60))) {
         s.forecast.history = v->v;

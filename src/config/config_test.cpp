@@ -740,6 +740,7 @@ TEST(ConfigLoad, Predictive) {
                 "        metric: {source: prom, query: 'sum(rate(requests[1m]))'}\n"
                 "        target: 40\n"
                 "        forecaster: holt-winters-multiplicative-weekly\n"
+                "        aggregation: max\n"
                 "        resolution: 15m\n"
                 "        history: 21d\n"
                 "        forecast_interval: 30m\n"
@@ -755,6 +756,7 @@ TEST(ConfigLoad, Predictive) {
   EXPECT_EQ(result->groups[0].policies[0].type(), PolicyType::kPredictive);
   EXPECT_EQ(p.target, 40);
   EXPECT_EQ(p.forecast.model, ForecastModel::kHoltWintersMultiplicativeWeekly);
+  EXPECT_EQ(p.forecast.statistic, BucketStatistic::kMax);
   EXPECT_EQ(p.forecast.resolution, std::chrono::minutes(15));
   EXPECT_EQ(p.forecast.history, std::chrono::hours(21 * 24));
   EXPECT_EQ(p.forecast.interval, std::chrono::minutes(30));
@@ -767,6 +769,7 @@ TEST(ConfigLoad, Predictive) {
   // Defaults: auto, 5 minutes, 14 days, hourly, AWS's 5-minute boot delay, honor.
   const auto& d = std::get<PredictiveSpec>(result->groups[0].policies[1].spec);
   EXPECT_EQ(d.forecast.model, ForecastModel::kAuto);
+  EXPECT_EQ(d.forecast.statistic, BucketStatistic::kMean);
   EXPECT_EQ(d.forecast.resolution, std::chrono::minutes(5));
   EXPECT_EQ(d.forecast.history, std::chrono::hours(14 * 24));
   EXPECT_EQ(d.forecast.interval, std::chrono::hours(1));

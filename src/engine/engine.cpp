@@ -61,9 +61,9 @@ void realign(GroupHistory& history, const std::vector<std::string>& old_keys,
 // What a predictive policy's forecast runner depends on: when it changes, the runner is rebuilt
 // (its history reloaded from the store).
 std::string forecast_key(const std::string& policy_key, const PredictiveSpec& p) {
-  return fmt::format("{}|{}|{}|{}|{}|{}", policy_key, forecast_model_name(p.forecast.model),
-                     p.forecast.resolution.count(), p.forecast.history.count(),
-                     p.forecast.interval.count(), p.lead().count());
+  return fmt::format("{}|{}|{}|{}|{}|{}|{}", policy_key, forecast_model_name(p.forecast.model),
+                     static_cast<int>(p.forecast.statistic), p.forecast.resolution.count(),
+                     p.forecast.history.count(), p.forecast.interval.count(), p.lead().count());
 }
 
 std::string direction_of(int current, int desired) {
@@ -1038,7 +1038,7 @@ void Engine::update_forecasts(Group& group, const Plan& plan, TimePoint now) {
         const long long from = std::max(
             f.persisted + 1, current - static_cast<long long>(f.runner->shape().max_history));
         for (long long k = from; k < current; ++k) {
-          if (auto mean = f.runner->bucket_mean(k))
+          if (auto mean = f.runner->bucket_value(k))
             fresh.push_back({f.runner->bucket_start(k), *mean});
         }
       }

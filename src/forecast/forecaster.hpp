@@ -9,8 +9,9 @@
 //
 // Cost. Every buffer is allocated at construction, sized by the longest history and horizon the
 // forecaster will see (Shape), so fitting and forecasting allocate nothing; a fit is O(history)
-// (Holt-Winters: a fixed grid of 27 smoothing parameter sets, each one pass; regression: one pass
-// to accumulate the normal equations of a 6-parameter least squares problem).
+// (Holt-Winters: a fixed grid of 27 smoothing parameter sets, each one pass, or one pass with the
+// last parameters; regression: one pass to accumulate the normal equations of a 6-parameter least
+// squares problem).
 #pragma once
 
 #include <memory>
@@ -58,6 +59,13 @@ class Forecaster {
   // steps right after it. Forecasts are finite and >= 0. Returns false, leaving `out` untouched,
   // when the history is shorter than the model's minimum or the sizes exceed the shape.
   virtual bool forecast(std::span<const double> history, std::span<double> out) = 0;
+
+  // As forecast(), but a model with fitted parameters (Holt-Winters' smoothing parameters) may
+  // keep those of its last forecast() instead of searching them again: one pass over the history
+  // instead of a search. The runner searches once a day and updates in between.
+  virtual bool update(std::span<const double> history, std::span<double> out) {
+    return forecast(history, out);
+  }
 };
 
 // A forecaster for a concrete model (not kAuto), its buffers sized by `shape`.

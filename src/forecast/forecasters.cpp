@@ -87,7 +87,8 @@ class SeasonalNaive final : public Forecaster {
 // Triple exponential smoothing with an additive or multiplicative season of m steps and an
 // optional (damped) trend. Initialised from the first season (level, seasonal indices) and, when
 // there are two, the trend from the difference of their means; the smoothing parameters are the
-// set of a fixed grid with the least squared one-step-ahead error over the history.
+// set of a fixed grid with the least squared one-step-ahead error over the history (forecast()),
+// or those of the last search (update(): one pass instead of 27).
 // Multiplicative guards: the level never falls below a floor (1e-6 of the mean), a seasonal index
 // divides only once floored at 0.05 and is clamped to [0, 50], so zeros and near-zero levels
 // cannot blow the forecast up.
@@ -102,6 +103,14 @@ class HoltWinters final : public Forecaster {
   ForecastModel model() const override { return model_; }
 
   bool forecast(std::span<const double> history, std::span<double> out) override {
+    return fit(history, out, true);
+  }
+  bool update(std::span<const double> history, std::span<double> out) override {
+    return fit(history, out, !fitted_);
+  }
+
+ private:
+  bool fit(std::span<const double> history, std::span<double> out, bool search) {
     const int n = static_cast<int>(history.size());
     const int m = season_;
     if (n < m + 1 || n > shape_.max_history || static_cast<int>(out.size()) > shape_.max_horizon) {
@@ -110,19 +119,25 @@ class HoltWinters final : public Forecaster {
     mean_ = mean_of(history);
     floor_ = 1e-6 * mean_ + 1e-12;
 
-    Params best;
+    Params best = params_;
     double best_sse = std::numeric_limits<double>::infinity();
-    for (double alpha : kAlphas) {
-      for (double gamma : kGammas) {
-        for (const Trend& trend : kTrends) {
-          const Params p{alpha, trend.beta, gamma, trend.phi, trend.on};
-          const double sse = run(history, p);
-          if (sse < best_sse) {
-            best_sse = sse;
-            best = p;
+    if (search) {
+      for (double alpha : kAlphas) {
+        for (double gamma : kGammas) {
+          for (const Trend& trend : kTrends) {
+            const Params p{alpha, trend.beta, gamma, trend.phi, trend.on};
+            const double sse = run(history, p);
+            if (sse < best_sse) {
+              best_sse = sse;
+              best = p;
+            }
           }
         }
       }
+      params_ = best;
+      fitted_ = std::isfinite(best_sse);
+    } else {
+      best_sse = run(history, best);
     }
     if (!std::isfinite(best_sse)) {
       // Nothing fitted (non-finite data slipped through): repeat the last season.
@@ -145,7 +160,6 @@ class HoltWinters final : public Forecaster {
     return true;
   }
 
- private:
   struct Params {
     double alpha = 0.3, beta = 0, gamma = 0.2, phi = 1;
     bool trend = false;
@@ -224,6 +238,8 @@ class HoltWinters final : public Forecaster {
   Shape shape_;
   std::vector<double> seasonal_;
   double level_ = 0, trend_ = 0, mean_ = 0, floor_ = 0;
+  Params params_;        // of the last parameter search
+  bool fitted_ = false;  // params_ come from a search
 };
 
 // ---- regression on recent and seasonal lags

@@ -78,15 +78,16 @@ void ForecastRunner::observe(TimePoint at, double value) {
   }
   Bucket& b = ring_[slot(k)];
   b.sum += value;
+  b.max = b.count == 0 ? value : std::max(b.max, value);
   ++b.count;
 }
 
-std::optional<double> ForecastRunner::bucket_mean(long long k) const {
+std::optional<double> ForecastRunner::bucket_value(long long k) const {
   const long long size = static_cast<long long>(ring_.size());
   if (!any_ || k > newest_ || k <= newest_ - size) return std::nullopt;
   const Bucket& b = ring_[slot(k)];
   if (b.count == 0) return std::nullopt;
-  return b.sum / b.count;
+  return settings_.statistic == BucketStatistic::kMax ? b.max : b.sum / b.count;
 }
 
 std::size_t ForecastRunner::slot(long long k) const {
@@ -126,7 +127,7 @@ void ForecastRunner::score_previous(Candidate& c, long long now_bucket) {
   double error = 0, load = 0;
   const long long end = std::min(now_bucket, c.start + static_cast<long long>(c.values.size()));
   for (long long k = c.start; k < end; ++k) {
-    const auto actual = bucket_mean(k);
+    const auto actual = bucket_value(k);
     if (!actual) continue;
     error += std::fabs(c.values[static_cast<std::size_t>(k - c.start)] - *actual);
     load += std::fabs(*actual);
@@ -165,7 +166,7 @@ void ForecastRunner::refresh(TimePoint now) {
   const int n = shape_.max_history;
   int first = -1;
   for (int i = 0; i < n; ++i) {
-    const auto mean = bucket_mean(kn - n + i);
+    const auto mean = bucket_value(kn - n + i);
     raw_[static_cast<std::size_t>(i)] = mean ? *mean : kNaN;
     if (mean && first < 0) first = i;
   }
@@ -183,11 +184,17 @@ void ForecastRunner::refresh(TimePoint now) {
   const std::span<double> history(history_.data(), static_cast<std::size_t>(length));
   impute_gaps(history, shape_.day);
 
+  // Parameters are searched at the first refresh of each day (UTC) and kept in between.
+  const long long day = floor_div(kn, shape_.day);
+  const bool search = !searched_day_ || *searched_day_ != day;
+  searched_day_ = day;
   Candidate* chosen = nullptr;
   double best = std::numeric_limits<double>::infinity();
   for (Candidate& c : candidates_) {
     if (!usable(c.forecaster->model(), length, raw_)) continue;
-    if (!c.forecaster->forecast(history, c.values)) continue;
+    const bool made = search ? c.forecaster->forecast(history, c.values)
+                             : c.forecaster->update(history, c.values);
+    if (!made) continue;
     c.have = true;
     c.start = kn;
     if (!automatic) {

@@ -2,8 +2,9 @@
 // `tide forecast`): it gathers the metric's history in buckets of the resolution, recomputes the
 // forecast every forecast interval (not at every evaluation) and hands decide() a ForecastView.
 //
-// History. observe() averages datapoints into buckets of `resolution` aligned to the unix epoch;
-// a bucket without a datapoint is a gap. Only the last `history` of buckets is kept (a ring).
+// History. observe() gathers datapoints into buckets of `resolution` aligned to the unix epoch,
+// each keeping the mean or the highest of its datapoints (settings.statistic); a bucket without a
+// datapoint is a gap. Only the last `history` of buckets is kept (a ring).
 //
 // Refresh at `now`: the history is the `history` window of buckets before now's bucket; leading
 // gaps are dropped, inner gaps imputed (impute_gaps). The forecast starts at now's bucket and runs
@@ -17,6 +18,9 @@
 // (absolute error over absolute load, summed over the last `kAutoWindow` of refreshes: a rolling
 // backtest); the model with the lowest error wins, and without any score yet the first usable one
 // in concrete_models() order.
+//
+// Parameters: models with fitted parameters (Holt-Winters) search them at the first refresh of
+// each UTC day and keep them for the day's other refreshes (Forecaster::update).
 //
 // Allocation: everything is sized at construction; observe() and refresh() allocate nothing.
 // Deterministic: the same datapoints and refresh times give the same forecasts, bit for bit.
@@ -60,8 +64,9 @@ class ForecastRunner {
   // Buckets: index k covers [k x resolution, (k + 1) x resolution) since the epoch.
   long long bucket_of(TimePoint t) const;
   TimePoint bucket_start(long long k) const;
-  // The mean of bucket k, when it is inside the kept history and has a datapoint.
-  std::optional<double> bucket_mean(long long k) const;
+  // The value of bucket k (the mean or the highest of its datapoints, as the settings say), when
+  // it is inside the kept history and has a datapoint.
+  std::optional<double> bucket_value(long long k) const;
   // The newest bucket with a datapoint (nullopt before the first).
   std::optional<long long> newest_bucket() const;
 
@@ -76,6 +81,7 @@ class ForecastRunner {
  private:
   struct Bucket {
     double sum = 0;
+    double max = 0;
     int count = 0;
   };
   struct Candidate {
@@ -108,6 +114,7 @@ class ForecastRunner {
   std::vector<Candidate> candidates_;  // auto: every concrete model; else the model's chain
   std::vector<double> output_;         // the view's values
   std::optional<TimePoint> made_at_;
+  std::optional<long long> searched_day_;  // the day whose first refresh searched parameters
   ForecastView view_;
   std::size_t window_refreshes_ = 24;
 };

@@ -67,10 +67,23 @@ TEST(Runner, AveragesDatapointsIntoBuckets) {
   r.observe(kStart + minutes(61), 5);
   r.observe(kStart + minutes(62), std::numeric_limits<double>::quiet_NaN());  // ignored
   const long long k = r.bucket_of(kStart);
-  EXPECT_EQ(r.bucket_mean(k), 15);
-  EXPECT_EQ(r.bucket_mean(k + 1), 5);
-  EXPECT_EQ(r.bucket_mean(k + 2), std::nullopt);
+  EXPECT_EQ(r.bucket_value(k), 15);
+  EXPECT_EQ(r.bucket_value(k + 1), 5);
+  EXPECT_EQ(r.bucket_value(k + 2), std::nullopt);
   EXPECT_EQ(r.newest_bucket(), k + 1);
+}
+
+TEST(Runner, MaxBucketsKeepTheHighestDatapoint) {
+  ForecastSettings s = hourly(ForecastModel::kRecentMean);
+  s.statistic = BucketStatistic::kMax;
+  ForecastRunner r(s, Duration{0});
+  r.observe(kStart + minutes(1), 10);
+  r.observe(kStart + minutes(30), 20);
+  r.observe(kStart + minutes(40), 5);
+  EXPECT_EQ(r.bucket_value(r.bucket_of(kStart)), 20);
+  r.refresh(kStart + hours(1));
+  ASSERT_FALSE(r.view().empty());
+  EXPECT_EQ(r.view().values[0], 20);  // the recent mean of the peaks
 }
 
 TEST(Runner, NoHistoryNoForecast) {
@@ -200,8 +213,8 @@ TEST(Runner, DropsDatapointsOlderThanTheWindow) {
   ForecastRunner r(s, Duration{0});
   r.observe(kStart + hours(100), 1);
   r.observe(kStart, 5);  // far older than the kept history
-  EXPECT_EQ(r.bucket_mean(r.bucket_of(kStart)), std::nullopt);
-  EXPECT_EQ(r.bucket_mean(r.bucket_of(kStart + hours(100))), 1);
+  EXPECT_EQ(r.bucket_value(r.bucket_of(kStart)), std::nullopt);
+  EXPECT_EQ(r.bucket_value(r.bucket_of(kStart + hours(100))), 1);
 }
 
 }  // namespace

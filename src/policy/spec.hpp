@@ -141,9 +141,16 @@ const char* forecast_model_name(ForecastModel model);  // "holt-winters-additive
 // AWS PredictiveScalingMaxCapacityBreachBehavior.
 enum class MaxCapacityBreach : std::uint8_t { kHonor, kIncrease };
 
+// What a history bucket keeps of the datapoints that fall into it.
+enum class BucketStatistic : std::uint8_t {
+  kMean,  // the mean load: forecasts the load
+  kMax,   // the highest datapoint: forecasts the peak load, noise within a bucket included
+};
+
 // How a predictive policy's forecast is made (by the driver, outside decide(): src/forecast).
 struct ForecastSettings {
   ForecastModel model = ForecastModel::kAuto;
+  BucketStatistic statistic = BucketStatistic::kMean;
   Duration resolution = std::chrono::minutes(5);   // history bucket and forecast step
   Duration history = std::chrono::hours(24 * 14);  // the window a model is fitted on (AWS: 14 d)
   Duration interval = std::chrono::hours(1);       // the forecast is recomputed this often
