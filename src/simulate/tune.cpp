@@ -569,10 +569,13 @@ Result<TuneReport> run_tune(const Scenario& scenario, const Trace& trace,
       const PolicyResult r = simulate_group(tune_trace, model, jobs[j].group, o);
       c.tune = figures(r);
       c.meets = meets(r, slo);
-      groups[jobs[j].family].resize(std::max(groups[jobs[j].family].size(), jobs[j].candidate + 1));
       tick();
     });
-    for (Job& job : jobs) groups[job.family][job.candidate] = std::move(job.group);
+    for (Job& job : jobs) {
+      std::vector<GroupSpec>& list = groups[job.family];
+      if (list.size() <= job.candidate) list.resize(job.candidate + 1);
+      list[job.candidate] = std::move(job.group);
+    }
   };
 
   // Phase 1: the random sample.
