@@ -105,7 +105,7 @@ class ForecastRunner {
   long long step_ms_ = 1;
   long long interval_ms_ = 1;
 
-  std::vector<Bucket> ring_;  // shape_.max_history + 1 buckets, by k modulo size
+  std::vector<Bucket> ring_;  // shape_.max_history + 2 buckets, by k modulo size
   long long newest_ = 0;
   bool any_ = false;
 

@@ -163,7 +163,7 @@ std::string scatter_chart(const std::vector<ScatterSeries>& series, std::string_
     svg += fmt::format(
         "<line class=\"marker\" x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\"/><text class=\"mk\" "
         "x=\"{3}\" y=\"{4}\">{5}</text>",
-        num(xs(x_marker)), kTop, kTop + ph, num(xs(x_marker) + 4), kTop + 12,
+        num(xs(x_marker)), kTop, kTop + ph, num(xs(x_marker) + 4), kTop + 28,
         html_escape(marker_label));
   }
   for (const ScatterSeries& s : series) {
@@ -221,7 +221,8 @@ table.t{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}
 table.t th,table.t td{padding:5px 9px;text-align:right;white-space:nowrap;
 border-bottom:1px solid var(--line)}
 table.t th:first-child,table.t td.l{text-align:left}
-table.t td.w{text-align:left;white-space:normal;min-width:220px}
+table.t td.w{text-align:left;white-space:normal;min-width:220px;max-width:360px}
+.card{overflow-x:auto}
 table.t thead th{font-size:12px;color:#4b5563}
 td.bar{background-repeat:no-repeat;background-position:right 2px center;
 background-size:calc(var(--bar,0%) - 4px) 70%;background-image:linear-gradient(#dbeafe,#dbeafe)}

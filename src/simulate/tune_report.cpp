@@ -111,11 +111,14 @@ std::string format_tune_table(const TuneReport& r) {
                        pct(f.held_out.late_pct), f.held_out_meets ? "yes" : "no");
   }
   out += "\nThe cheapest configuration per family that meets the SLO on the tune part:\n";
+  bool any = false;
   for (const TuneFamily& f : r.families) {
     if (const TuneCandidate* b = best_of(f)) {
       out += fmt::format("  {:<20} {}\n", f.name, params_text(*b));
+      any = true;
     }
   }
+  if (!any) out += "  none\n";
   out += "\nPareto front of cost against under-provisioning on the tune part (money / under%):\n";
   for (const TuneFamily& f : r.families) {
     std::string front;
