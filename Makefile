@@ -36,9 +36,10 @@ conformance: build
 # Google Benchmark: the decision core and the simulator (release preset).
 bench: deps
 	@cmake --preset release >/dev/null
-	@cmake --build build/release -j $(JOBS) --target decide_bench simulate_bench
+	@cmake --build build/release -j $(JOBS) --target decide_bench simulate_bench forecast_bench
 	@build/release/decide_bench --benchmark_counters_tabular=true
 	@build/release/simulate_bench --benchmark_counters_tabular=true
+	@build/release/forecast_bench --benchmark_counters_tabular=true
 
 # Idle RSS and CPU of `tide run` with 100 groups (README, "Speed and footprint").
 footprint: deps

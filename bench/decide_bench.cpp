@@ -96,6 +96,34 @@ void BM_DecideAndRecord(benchmark::State& state) {
 }
 BENCHMARK(BM_DecideAndRecord);
 
+// A predictive policy next to target tracking: decide() reads the forecast through the
+// observation (a 16-step span) and stays allocation-free.
+void BM_DecidePredictive(benchmark::State& state) {
+  Situation s;
+  PredictiveSpec p;
+  p.metric = {"prom", {}};
+  p.target = 300;
+  p.boot_delay = std::chrono::minutes(4);
+  p.scheduling_buffer = std::chrono::minutes(5);
+  s.spec.policies.push_back({"forecast", p});
+  s.readings.push_back({true, 2400, {}});
+  std::vector<double> values(16);
+  for (std::size_t i = 0; i < values.size(); ++i) values[i] = 2000 + 50.0 * static_cast<double>(i);
+  std::vector<ForecastView> forecasts(s.spec.policies.size());
+  forecasts.back() =
+      ForecastView{s.now - std::chrono::minutes(20), s.now - std::chrono::minutes(20),
+                   std::chrono::minutes(5), values, ForecastModel::kHoltWintersAdditiveDaily};
+  const Observation obs{10, 9, 1, s.readings, forecasts};
+  long long before = bench::allocation_count();
+  for (auto _ : state) {
+    Decision d = decide(s.spec, obs, s.history, s.now);
+    benchmark::DoNotOptimize(d);
+  }
+  state.counters["allocs_per_decision"] = benchmark::Counter(
+      static_cast<double>(bench::allocation_count() - before), benchmark::Counter::kAvgIterations);
+}
+BENCHMARK(BM_DecidePredictive);
+
 }  // namespace
 }  // namespace tide
 

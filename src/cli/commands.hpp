@@ -113,3 +113,48 @@ struct SimulateOptions {
 int run_simulate(const SimulateOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace tide::cli
+
+namespace tide::cli {
+
+// tide forecast SCENARIO.yaml [--forecaster NAME ...] [--resolution D] [--interval D]
+// [--history D] [--json] [--report FILE.html] [--threads N] (src/cli/forecast_command.cpp,
+// docs/predictive.md): backtests forecasters on the scenario's trace (its load per resolution
+// bucket) and prints their error: MAPE, WAPE, under-forecast share, bias.
+struct ForecastOptions {
+  std::string scenario;
+  std::vector<std::string> forecasters;  // empty: auto and every model
+  std::string resolution;                // "": 5m, or the trace's step when longer
+  std::string interval = "1h";
+  std::string history = "14d";
+  bool json = false;
+  std::string report;
+  int threads = 0;
+};
+int run_forecast(const ForecastOptions& options, std::ostream& out, std::ostream& err);
+
+}  // namespace tide::cli
+
+namespace tide::cli {
+
+// tide tune SCENARIO.yaml [--slo RULE ...] [--family NAME ...] [--samples N] [--seed S]
+// [--split F] [--threads N] [--json] [--report FILE.html] [--write FILE.yaml]
+// (src/cli/tune_command.cpp, simulate/tune.hpp, docs/predictive.md): per policy family, the
+// cheapest configuration that meets the SLO on the first part of the trace, with its figures on
+// the held-out rest. A progress bar on stderr when it is a terminal.
+struct TuneCommandOptions {
+  std::string scenario;
+  std::vector<std::string> slo;       // empty: under_provisioned_time_pct <= 1
+  std::vector<std::string> families;  // empty: all
+  int samples = 40;
+  int refine = 40;
+  std::string from, to;  // a range of the trace, written like its times ("" = the scenario's)
+  unsigned long long seed = 1;
+  double split = 2.0 / 3.0;
+  int threads = 0;
+  bool json = false;
+  std::string report;
+  std::string write;  // the winners as YAML
+};
+int run_tune_command(const TuneCommandOptions& options, std::ostream& out, std::ostream& err);
+
+}  // namespace tide::cli

@@ -119,6 +119,73 @@ int main(int argc, char** argv) {
       ->needs(dump_option)
       ->capture_default_str();
 
+  tide::cli::ForecastOptions forecast_options;
+  auto* forecast = app.add_subcommand(
+      "forecast",
+      "Backtest the predictive policy's forecasters on a scenario's trace: MAPE, under-forecast "
+      "share (see docs/predictive.md)");
+  forecast->footer(
+      "Examples:\n"
+      "  tide forecast examples/simulate-nasa.yaml\n"
+      "  tide forecast examples/simulate-wikipedia.yaml --forecaster auto --forecaster "
+      "seasonal-naive-weekly --report forecast.html\n");
+  forecast->add_option("SCENARIO", forecast_options.scenario, "Scenario file (YAML)")->required();
+  forecast->add_option("--forecaster", forecast_options.forecasters,
+                       "Only this forecaster (repeatable; default: auto and every model)");
+  forecast->add_option("--resolution", forecast_options.resolution,
+                       "Bucket length (default: 5m, or the trace's step when longer)");
+  forecast->add_option("--interval", forecast_options.interval, "Refit every ...")
+      ->capture_default_str();
+  forecast->add_option("--history", forecast_options.history, "Fit on the last ...")
+      ->capture_default_str();
+  forecast->add_flag("--json", forecast_options.json, "Print one JSON document");
+  forecast->add_option("--report", forecast_options.report,
+                       "Also write an HTML page with the charts");
+  forecast
+      ->add_option("--threads", forecast_options.threads,
+                   "Forecasters backtested in parallel (0: one per core)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+
+  tide::cli::TuneCommandOptions tune_options;
+  auto* tune = app.add_subcommand(
+      "tune",
+      "Search each policy family's parameters on a scenario's trace for the cheapest "
+      "configuration that meets an SLO, checked on a held-out part (see docs/predictive.md)");
+  tune->footer(
+      "Families: hpa, aws-target-tracking, kpa (reactive) and predictive (a predictive policy "
+      "with HPA-style target tracking).\nExamples:\n"
+      "  tide tune examples/simulate-nasa.yaml --slo 'under_provisioned_time_pct <= 1'\n"
+      "  tide tune examples/simulate-wikipedia.yaml --family hpa --family predictive --samples "
+      "60 --report tune.html --write winners.yaml\n");
+  tune->add_option("SCENARIO", tune_options.scenario, "Scenario file (YAML)")->required();
+  tune->add_option("--slo", tune_options.slo,
+                   "A rule every winner must meet, e.g. 'under_provisioned_time_pct <= 1' "
+                   "(repeatable; metrics: under_provisioned_time_pct, late_or_dropped_pct, "
+                   "dropped_pct, theta_u, tau_u)");
+  tune->add_option("--family", tune_options.families, "Only this family (repeatable)");
+  tune->add_option("--samples", tune_options.samples,
+                   "Candidates per family (the preset's included)")
+      ->capture_default_str();
+  tune->add_option("--refine", tune_options.refine,
+                   "Further candidates per family for local refinement around the best")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  tune->add_option("--from", tune_options.from,
+                   "Only the trace from this time (written like the trace's times)");
+  tune->add_option("--to", tune_options.to, "Only the trace before this time");
+  tune->add_option("--seed", tune_options.seed, "Seed of the random search")->capture_default_str();
+  tune->add_option("--split", tune_options.split,
+                   "Share of the trace the search sees; the rest is held out")
+      ->capture_default_str();
+  tune->add_option("--threads", tune_options.threads, "Replays in parallel (0: one per core)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  tune->add_flag("--json", tune_options.json, "Print one JSON document");
+  tune->add_option("--report", tune_options.report, "Also write an HTML page with the charts");
+  tune->add_option("--write", tune_options.write,
+                   "Write every family's winner as YAML to this file");
+
   // status, history, explain, pause, resume, set: clients of `tide run`'s HTTP API.
   auto run_client = tide::cli::add_client_commands(app, std::cout, std::cerr);
 
@@ -138,6 +205,8 @@ int main(int argc, char** argv) {
     if (*decide) return tide::cli::run_decide(decide_file, decide_explain, std::cout, std::cerr);
     if (*demo) return tide::cli::run_demo(demo_options, std::cout, std::cerr);
     if (*simulate) return tide::cli::run_simulate(simulate_options, std::cout, std::cerr);
+    if (*forecast) return tide::cli::run_forecast(forecast_options, std::cout, std::cerr);
+    if (*tune) return tide::cli::run_tune_command(tune_options, std::cout, std::cerr);
     if (auto code = run_client()) return *code;
     if (*worker) return tide::cli::run_worker(worker_options, std::cout, std::cerr);
   } catch (const std::exception& e) {

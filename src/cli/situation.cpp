@@ -127,6 +127,64 @@ void parse_reading(Reader& r, const YAML::Node& node, Situation& s, std::size_t 
   }
 }
 
+// {made_at, start, step, values, model}: a predictive policy's forecast (ForecastView).
+void parse_forecast(Reader& r, const YAML::Node& node, Situation& s, std::size_t index) {
+  if (!node || node.IsNull()) return;  // no forecast
+  if (!node.IsMap()) {
+    r.error(node, "a forecast is a mapping {made_at, start, step, values, model}");
+    return;
+  }
+  r.keys(node, {"made_at", "start", "step", "values", "model"}, "a forecast");
+  ForecastView& v = s.forecasts[index];
+  bool complete = true;
+  for (const char* key : {"made_at", "start", "step", "values"}) {
+    if (!node[key]) {
+      r.error(node, fmt::format("a forecast needs '{}'", key));
+      complete = false;
+    }
+  }
+  if (!complete) return;
+  auto time = [&](const YAML::Node& n, std::string_view key, TimePoint& out) {
+    auto t = n.IsScalar() ? parse_time(n.Scalar())
+                          : Result<TimePoint>(fail(ErrorCode::kInvalidArgument, ""));
+    if (t) {
+      out = *t;
+    } else {
+      r.error(n, fmt::format("{}: expected an RFC 3339 time", key));
+    }
+  };
+  time(node["made_at"], "made_at", v.made_at);
+  time(node["start"], "start", v.start);
+  auto step = node["step"].IsScalar() ? parse_duration(node["step"].Scalar())
+                                      : Result<Duration>(fail(ErrorCode::kInvalidArgument, ""));
+  if (step && step->count() > 0) {
+    v.step = *step;
+  } else {
+    r.error(node["step"], "step: expected a positive duration (5m)");
+  }
+  if (node["model"]) {
+    const std::string name = node["model"].as<std::string>();
+    bool known = false;
+    for (int m = 0; m < kForecastModelCount; ++m) {
+      if (name == forecast_model_name(static_cast<ForecastModel>(m))) {
+        v.model = static_cast<ForecastModel>(m);
+        known = true;
+      }
+    }
+    if (!known) r.error(node["model"], fmt::format("unknown forecast model '{}'", name));
+  }
+  const YAML::Node values = node["values"];
+  if (!values.IsSequence()) {
+    r.error(values, "values: expected a list of numbers");
+    return;
+  }
+  auto& storage = s.forecast_values[index];
+  for (const YAML::Node& item : values) {
+    double x = 0;
+    if (r.scalar(item, "values", x)) storage.push_back(x);
+  }
+}
+
 void parse_events(Reader& r, const YAML::Node& list, TimePoint now, std::string_view what,
                   std::vector<ScaleEvent>& out) {
   if (!list.IsSequence()) {
@@ -244,7 +302,7 @@ std::expected<Situation, std::vector<std::string>> parse_situation(std::string_v
   }
   Situation s;
   try {
-    r.keys(root, {"group", "now", "current", "ready", "warming", "metrics", "history"},
+    r.keys(root, {"group", "now", "current", "ready", "warming", "metrics", "forecasts", "history"},
            "the situation");
     if (!root["group"]) r.error(root, "missing key 'group'");
     if (!root["now"]) r.error(root, "missing key 'now'");
@@ -302,6 +360,23 @@ std::expected<Situation, std::vector<std::string>> parse_situation(std::string_v
       }
     }
     for (std::size_t i = 0; i < n; ++i) s.readings[i].instances = s.instances[i];
+
+    s.forecasts.assign(n, ForecastView{});
+    s.forecast_values.assign(n, {});
+    if (const YAML::Node forecasts = root["forecasts"]) {
+      if (!forecasts.IsSequence()) {
+        r.error(forecasts, "forecasts: expected a list (one per policy, null for none)");
+      } else {
+        if (forecasts.size() > n) {
+          r.error(forecasts,
+                  fmt::format("forecasts: {} forecasts for {} policies", forecasts.size(), n));
+        }
+        for (std::size_t i = 0; i < std::min<std::size_t>(forecasts.size(), n); ++i) {
+          parse_forecast(r, forecasts[i], s, i);
+        }
+      }
+    }
+    for (std::size_t i = 0; i < n; ++i) s.forecasts[i].values = s.forecast_values[i];
 
     parse_history(r, root["history"], s);
   } catch (const YAML::Exception& e) {
@@ -398,10 +473,27 @@ nlohmann::json situation_to_json(const nlohmann::json& group_json, const Observa
     h["policies"] = std::move(policies);
   }
 
-  return {{"now", format_time(now)},        {"group", group_json},
-          {"current", observation.current}, {"ready", observation.ready},
-          {"warming", observation.warming}, {"metrics", std::move(metrics)},
-          {"history", std::move(h)}};
+  nlohmann::json out = {{"now", format_time(now)},        {"group", group_json},
+                        {"current", observation.current}, {"ready", observation.ready},
+                        {"warming", observation.warming}, {"metrics", std::move(metrics)},
+                        {"history", std::move(h)}};
+  // Forecasts of predictive policies, one entry per policy (null: none), when there is any.
+  nlohmann::json forecasts = nlohmann::json::array();
+  bool any_forecast = false;
+  for (const ForecastView& v : observation.forecasts) {
+    if (v.empty()) {
+      forecasts.push_back(nullptr);
+      continue;
+    }
+    any_forecast = true;
+    forecasts.push_back({{"made_at", format_time(v.made_at)},
+                         {"start", format_time(v.start)},
+                         {"step", format_duration(v.step)},
+                         {"model", forecast_model_name(v.model)},
+                         {"values", std::vector<double>(v.values.begin(), v.values.end())}});
+  }
+  if (any_forecast) out["forecasts"] = std::move(forecasts);
+  return out;
 }
 
 }  // namespace tide

@@ -1,5 +1,6 @@
 // A "situation" is everything decide() needs, read from one JSON (or YAML) document: the group
-// spec, `now`, the target's capacity, one metric reading per policy and the group's history.
+// spec, `now`, the target's capacity, one metric reading per policy, the forecasts of predictive
+// policies and the group's history.
 // `tide decide` reads it; tests and the simulator's cross-checks write it. Format: docs/decide.md.
 #pragma once
 
@@ -22,9 +23,11 @@ struct Situation {
   int warming = 0;
   std::vector<std::vector<InstanceSample>> instances;  // storage behind readings[i].instances
   std::vector<MetricReading> readings;
+  std::vector<std::vector<double>> forecast_values;  // storage behind forecasts[i].values
+  std::vector<ForecastView> forecasts;               // one per policy (predictive ones)
   GroupHistory history;
 
-  Observation observation() const { return {current, ready, warming, readings}; }
+  Observation observation() const { return {current, ready, warming, readings, forecasts}; }
 };
 
 // Errors come back as "FILE:LINE:COL: error: message" lines, all of them.

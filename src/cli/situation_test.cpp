@@ -223,5 +223,69 @@ TEST(SituationToJson, WritesPolicyStateAbsoluteTimesAndNullForUntouchedPolicies)
   EXPECT_FALSE(j["history"].contains("last_scale_in"));
 }
 
+// A predictive policy's forecast goes out with the situation and comes back exactly, so that
+// tide decide makes the simulator's decision.
+TEST(SituationForecasts, RoundTrip) {
+  const nlohmann::json group = {
+      {"name", "g"},
+      {"max", 50},
+      {"policies",
+       {{{"type", "predictive"}, {"metric", "load"}, {"target", 10}, {"boot_delay", "10m"}}}}};
+  const std::vector<double> values = {101.5, 230.25, 0.1 + 0.2};
+  const ForecastView v{from_unix_seconds(1'700'000'000), from_unix_seconds(1'699'999'800),
+                       std::chrono::minutes(5), values, ForecastModel::kRegression};
+  const std::vector<ForecastView> forecasts = {v};
+  const std::vector<MetricReading> readings = {{true, 120, {}}};
+  const Observation obs{3, 3, 0, readings, forecasts};
+  const TimePoint now = from_unix_seconds(1'700'000'060);
+  const nlohmann::json j = situation_to_json(group, obs, GroupHistory{}, now);
+  EXPECT_EQ(j["forecasts"][0]["model"], "regression");
+  EXPECT_EQ(j["forecasts"][0]["step"], "5m");
+
+  auto parsed = parse_situation(j.dump(), "s.json");
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().front();
+  const ForecastView& back = parsed->forecasts.at(0);
+  EXPECT_EQ(back.made_at, v.made_at);
+  EXPECT_EQ(back.start, v.start);
+  EXPECT_EQ(back.step, v.step);
+  EXPECT_EQ(back.model, v.model);
+  ASSERT_EQ(back.values.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(back.values[i], values[i]);  // bit for bit
+  const Decision d = decide(parsed->group, parsed->observation(), parsed->history, parsed->now);
+  // ceil(230.25 / 10): steps 0 and 1 are within the next 10 minutes.
+  EXPECT_EQ(d.proposals[0].capacity, 24);
+}
+
+TEST(SituationForecasts, Errors) {
+  const std::string head =
+      R"({"group": {"name": "g", "max": 5, "policies": [{"type": "predictive", "metric": "m",
+          "target": 1}]}, "now": "2024-01-01T00:00:00Z", "current": 1, )";
+  const struct {
+    const char* name;
+    std::string forecasts;
+    const char* fragment;
+  } cases[] = {
+      {"not_a_list", R"("forecasts": {})", "expected a list"},
+      {"missing_values", R"("forecasts": [{"made_at": "2024-01-01T00:00:00Z",
+          "start": "2024-01-01T00:00:00Z", "step": "5m"}])",
+       "a forecast needs 'values'"},
+      {"bad_step", R"("forecasts": [{"made_at": "2024-01-01T00:00:00Z",
+          "start": "2024-01-01T00:00:00Z", "step": "0s", "values": [1]}])",
+       "step: expected a positive duration"},
+      {"unknown_model", R"("forecasts": [{"made_at": "2024-01-01T00:00:00Z",
+          "start": "2024-01-01T00:00:00Z", "step": "5m", "values": [1], "model": "magic"}])",
+       "unknown forecast model 'magic'"},
+      {"too_many", R"("forecasts": [null, null])", "2 forecasts for 1 policies"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto parsed = parse_situation(head + c.forecasts + "}", "s.json");
+    ASSERT_FALSE(parsed.has_value());
+    bool found = false;
+    for (const std::string& e : parsed.error()) found |= e.find(c.fragment) != std::string::npos;
+    EXPECT_TRUE(found) << parsed.error().front();
+  }
+}
+
 }  // namespace
 }  // namespace tide

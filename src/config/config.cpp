@@ -474,8 +474,9 @@ std::string required_summary(const KeySchema& schema) {
 }
 
 const std::vector<std::string>& policy_types() {
-  static const std::vector<std::string> types = {
-      "target-tracking", "step", "simple", "scheduled", "queue", "panic", "lambda-memory"};
+  static const std::vector<std::string> types = {"target-tracking", "step",      "simple",
+                                                 "scheduled",       "queue",     "panic",
+                                                 "lambda-memory",   "predictive"};
   return types;
 }
 
@@ -1021,6 +1022,8 @@ class Parser {
       p.spec = parse_queue(f);
     } else if (t == "lambda-memory") {
       p.spec = parse_lambda_memory(f, target);
+    } else if (t == "predictive") {
+      p.spec = parse_predictive(f);
     } else {
       p.spec = parse_panic(f);
     }
@@ -1392,6 +1395,75 @@ class Parser {
     }
     if (auto v = get_number(f, "tolerance")) {
       if (check_range(ctx_, *v, "tolerance", Range{0.0, true, 1.0, false})) s.tolerance = v->v;
+    }
+    return s;
+  }
+
+  PredictiveSpec parse_predictive(Fields& f) {
+    PredictiveSpec s;
+    if (auto m = parse_metric(f)) s.metric = std::move(*m);
+    if (auto v = get_number(f, "target", true)) {
+      if (check_range(ctx_, *v, "target", kPositive)) s.target = v->v;
+    }
+    std::vector<std::string> models;
+    for (int i = 0; i < kForecastModelCount; ++i) {
+      models.emplace_back(forecast_model_name(static_cast<ForecastModel>(i)));
+    }
+    if (auto v = get_choice(f, "forecaster", models)) {
+      s.forecast.model = static_cast<ForecastModel>(std::find(models.begin(), models.end(), v->v) -
+                                                    models.begin());
+    }
+    using std::chrono::hours;
+    using std::chrono::minutes;
+    if (auto v = get_duration(f, "resolution")) {
+      if (check_duration(ctx_, *v, "resolution", minutes(1), true, hours(1))) {
+        if (hours(24) % v->v != Duration{0}) {
+          ctx_.error(v->node, fmt::format("resolution must divide a day (1m, 5m, 10m, 15m, 30m, "
+                                          "1h, ...), got {}",
+                                          format_duration(v->v)));
+        } else {
+          s.forecast.resolution = v->v;
+        }
+      }
+    }
+    if (auto v = get_choice(f, "aggregation", {"mean", "max"})) {
+      s.forecast.statistic = v->v == "mean" ? BucketStatistic::kMean : BucketStatistic::kMax;
+    }
+    if (auto v = get_duration(f, "history")) {
+      if (check_duration(ctx_, *v, "history", hours(24), true, hours(24 * 60))) {
+        s.forecast.history = v->v;
+      }
+    }
+    if (auto v = get_duration(f, "forecast_interval")) {
+      if (check_duration(ctx_, *v, "forecast_interval", minutes(1), true, hours(24))) {
+        s.forecast.interval = v->v;
+      }
+    }
+    if (auto v = get_duration(f, "boot_delay")) {
+      if (check_duration(ctx_, *v, "boot_delay", Duration{0}, true, hours(1))) s.boot_delay = v->v;
+    }
+    if (auto v = get_duration(f, "scheduling_buffer")) {
+      // AWS SchedulingBufferTime: at most 3600 s.
+      if (check_duration(ctx_, *v, "scheduling_buffer", Duration{0}, true, hours(1))) {
+        s.scheduling_buffer = v->v;
+      }
+    }
+    if (auto v = get_bool(f, "forecast_only")) s.forecast_only = v->v;
+    if (auto v = get_choice(f, "max_capacity_breach", {"honor", "increase"})) {
+      s.max_capacity_breach =
+          v->v == "honor" ? MaxCapacityBreach::kHonor : MaxCapacityBreach::kIncrease;
+    }
+    if (auto v = get_number(f, "max_capacity_buffer")) {
+      // AWS MaxCapacityBuffer: 0 to 100 percent, only with IncreaseMaxCapacity.
+      if (check_range(ctx_, *v, "max_capacity_buffer", Range{0.0, true, 100.0, true})) {
+        if (s.max_capacity_breach != MaxCapacityBreach::kIncrease) {
+          ctx_.error(v->node,
+                     "max_capacity_buffer needs max_capacity_breach: increase (with honor the "
+                     "max is never exceeded)");
+        } else {
+          s.max_capacity_buffer = v->v;
+        }
+      }
     }
     return s;
   }

@@ -340,6 +340,30 @@ std::vector<ErrorCase> error_cases() {
                  "      - type: panic\n        metric: {source: prom, query: c}\n"
                  "        target: 10\n        panic_threshold: 90\n"),
        13, 26, "panic_threshold must be greater than 100, got 90"},
+      {"predictive_unknown_forecaster",
+       with_head("  - name: web\n    target: {type: static}\n    max: 3\n    policies:\n"
+                 "      - type: predictive\n        metric: {source: prom, query: c}\n"
+                 "        target: 10\n        forecaster: holt-winter\n"),
+       13, 21, "forecaster: unknown value 'holt-winter'"},
+      {"predictive_resolution_not_dividing_a_day",
+       with_head("  - name: web\n    target: {type: static}\n    max: 3\n    policies:\n"
+                 "      - type: predictive\n        metric: {source: prom, query: c}\n"
+                 "        target: 10\n        resolution: 7m\n"),
+       13, 21, "resolution must divide a day"},
+      {"predictive_history_short",
+       with_head("  - name: web\n    target: {type: static}\n    max: 3\n    policies:\n"
+                 "      - type: predictive\n        metric: {source: prom, query: c}\n"
+                 "        target: 10\n        history: 12h\n"),
+       13, 18, "history must be at least 1d, got 12h"},
+      {"predictive_buffer_needs_increase",
+       with_head("  - name: web\n    target: {type: static}\n    max: 3\n    policies:\n"
+                 "      - type: predictive\n        metric: {source: prom, query: c}\n"
+                 "        target: 10\n        max_capacity_buffer: 10\n"),
+       13, 30, "max_capacity_buffer needs max_capacity_breach: increase"},
+      {"predictive_needs_target",
+       with_head("  - name: web\n    target: {type: static}\n    max: 3\n    policies:\n"
+                 "      - type: predictive\n        metric: {source: prom, query: c}\n"),
+       10, 9, "missing required key 'target' in predictive policy"},
       {"panic_rate_too_low",
        with_head("  - name: web\n    target: {type: static}\n    max: 3\n    policies:\n"
                  "      - type: panic\n        metric: {source: prom, query: c}\n"
@@ -779,6 +803,52 @@ TEST(ConfigLoad, PanicDefaultsFollowKnative) {
   EXPECT_DOUBLE_EQ(p.panic_window_percentage, 10);
   EXPECT_DOUBLE_EQ(p.panic_threshold, 2.0);
   EXPECT_EQ(p.total, 10);  // defaults to target
+}
+
+TEST(ConfigLoad, Predictive) {
+  auto result = parse_config(
+      with_head("  - name: p\n    target: {type: static}\n    max: 9\n    policies:\n"
+                "      - type: predictive\n"
+                "        metric: {source: prom, query: 'sum(rate(requests[1m]))'}\n"
+                "        target: 40\n"
+                "        forecaster: holt-winters-multiplicative-weekly\n"
+                "        aggregation: max\n"
+                "        resolution: 15m\n"
+                "        history: 21d\n"
+                "        forecast_interval: 30m\n"
+                "        boot_delay: 4m\n"
+                "        scheduling_buffer: 2m\n"
+                "        forecast_only: true\n"
+                "        max_capacity_breach: increase\n"
+                "        max_capacity_buffer: 10\n"
+                "      - {type: predictive, metric: {source: prom, query: c}, target: 5}\n"),
+      "t");
+  ASSERT_TRUE(result.has_value()) << dump(result.error());
+  const auto& p = std::get<PredictiveSpec>(result->groups[0].policies[0].spec);
+  EXPECT_EQ(result->groups[0].policies[0].type(), PolicyType::kPredictive);
+  EXPECT_EQ(p.target, 40);
+  EXPECT_EQ(p.forecast.model, ForecastModel::kHoltWintersMultiplicativeWeekly);
+  EXPECT_EQ(p.forecast.statistic, BucketStatistic::kMax);
+  EXPECT_EQ(p.forecast.resolution, std::chrono::minutes(15));
+  EXPECT_EQ(p.forecast.history, std::chrono::hours(21 * 24));
+  EXPECT_EQ(p.forecast.interval, std::chrono::minutes(30));
+  EXPECT_EQ(p.boot_delay, std::chrono::minutes(4));
+  EXPECT_EQ(p.scheduling_buffer, std::chrono::minutes(2));
+  EXPECT_EQ(p.lead(), std::chrono::minutes(6));
+  EXPECT_TRUE(p.forecast_only);
+  EXPECT_EQ(p.max_capacity_breach, MaxCapacityBreach::kIncrease);
+  EXPECT_EQ(p.max_capacity_buffer, 10);
+  // Defaults: auto, 5 minutes, 14 days, hourly, AWS's 5-minute boot delay, honor.
+  const auto& d = std::get<PredictiveSpec>(result->groups[0].policies[1].spec);
+  EXPECT_EQ(d.forecast.model, ForecastModel::kAuto);
+  EXPECT_EQ(d.forecast.statistic, BucketStatistic::kMean);
+  EXPECT_EQ(d.forecast.resolution, std::chrono::minutes(5));
+  EXPECT_EQ(d.forecast.history, std::chrono::hours(14 * 24));
+  EXPECT_EQ(d.forecast.interval, std::chrono::hours(1));
+  EXPECT_FALSE(d.boot_delay.has_value());
+  EXPECT_EQ(d.lead(), std::chrono::minutes(5));
+  EXPECT_FALSE(d.forecast_only);
+  EXPECT_EQ(d.max_capacity_breach, MaxCapacityBreach::kHonor);
 }
 
 TEST(ConfigLoad, ImplicitSourcesByTypeName) {

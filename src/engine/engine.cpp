@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <cmath>
 #include <exception>
+#include <limits>
 #include <set>
 #include <utility>
 
 #include <fmt/format.h>
 
 #include "engine/observe.hpp"
+#include "forecast/runner.hpp"
 #include "policy/decide.hpp"
 #include "policy/decision_json.hpp"
 
@@ -54,6 +56,14 @@ void realign(GroupHistory& history, const std::vector<std::string>& old_keys,
     }
   }
   history.policies = std::move(fresh);
+}
+
+// What a predictive policy's forecast runner depends on: when it changes, the runner is rebuilt
+// (its history reloaded from the store).
+std::string forecast_key(const std::string& policy_key, const PredictiveSpec& p) {
+  return fmt::format("{}|{}|{}|{}|{}|{}|{}", policy_key, forecast_model_name(p.forecast.model),
+                     static_cast<int>(p.forecast.statistic), p.forecast.resolution.count(),
+                     p.forecast.history.count(), p.forecast.interval.count(), p.lead().count());
 }
 
 std::string direction_of(int current, int desired) {
@@ -132,6 +142,16 @@ struct Engine::Group {
   std::vector<std::vector<InstanceSample>> instance_storage;
   std::vector<MetricReading> readings;
   int commits_since_prune = 0;
+  // Predictive policies: one forecast runner per policy (null for the others), the metric
+  // history it was given (persisted in the store, so a restart keeps it) and its forecast.
+  struct Forecasting {
+    std::string key;     // forecast_key() the runner was built for
+    std::string series;  // the store's metric_history series (the policy key)
+    std::unique_ptr<forecast::ForecastRunner> runner;
+    long long persisted = std::numeric_limits<long long>::min();  // newest bucket stored
+  };
+  std::vector<Forecasting> forecasting;
+  std::vector<ForecastView> forecasts;
 };
 
 struct Engine::Built {
@@ -757,7 +777,9 @@ std::optional<DecisionRecord> Engine::evaluate(Group& group, const Plan& plan) {
                   {{"group", name}, {"policy", spec.policies[i].name}, {"source", source_name}});
     }
   }
-  const Observation obs{status.desired, ready, warming, group.readings};
+  // Predictive policies: their history, and their forecast when one is due (forecast.hpp).
+  update_forecasts(group, plan, now);
+  const Observation obs{status.desired, ready, warming, group.readings, group.forecasts};
 
   // 3. Decide.
   const Decision decided = decide(spec, obs, group.history, now);
@@ -840,6 +862,23 @@ std::optional<DecisionRecord> Engine::evaluate(Group& group, const Plan& plan) {
   account["ready"] = ready;
   account["warming"] = warming;
   if (!source_errors.empty()) account["source_errors"] = source_errors;
+  nlohmann::json forecasts = nlohmann::json::array();
+  for (std::size_t i = 0; i < group.forecasts.size() && i < n; ++i) {
+    const ForecastView& v = group.forecasts[i];
+    if (spec.policies[i].type() != PolicyType::kPredictive) continue;
+    nlohmann::json entry = {{"policy", spec.policies[i].name}};
+    if (v.empty()) {
+      entry["model"] = nullptr;
+    } else {
+      entry["model"] = forecast_model_name(v.model);
+      entry["made_at"] = format_time(v.made_at);
+      entry["start"] = format_time(v.start);
+      entry["step_seconds"] = to_seconds(v.step);
+      entry["values"] = std::vector<double>(v.values.begin(), v.values.end());
+    }
+    forecasts.push_back(std::move(entry));
+  }
+  if (!forecasts.empty()) account["forecasts"] = std::move(forecasts);
 
   DecisionRecord rec;
   rec.group = name;
@@ -946,6 +985,88 @@ std::optional<DecisionRecord> Engine::evaluate(Group& group, const Plan& plan) {
              {"warming", warming},
              {"duration_ms", std::round(seconds * 1e6) / 1e3}});
   return rec;
+}
+
+void Engine::update_forecasts(Group& group, const Plan& plan, TimePoint now) {
+  const GroupSpec& spec = plan.spec;
+  const std::size_t n = spec.policies.size();
+  group.forecasting.resize(n);
+  group.forecasts.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    Group::Forecasting& f = group.forecasting[i];
+    const auto* p = std::get_if<PredictiveSpec>(&spec.policies[i].spec);
+    if (p == nullptr) {
+      f = Group::Forecasting{};
+      group.forecasts[i] = ForecastView{};
+      continue;
+    }
+    const std::string key = forecast_key(plan.policy_keys[i], *p);
+    if (!f.runner || f.key != key) {
+      // (Re)build: the history comes back from the store, and auto's scores from a replay of
+      // the refreshes of the last week over it.
+      f = Group::Forecasting{};
+      f.key = key;
+      f.series = plan.policy_keys[i];
+      f.runner = std::make_unique<forecast::ForecastRunner>(p->forecast, p->lead());
+      auto points = store_.metric_points(group.name, f.series, now - p->forecast.history);
+      if (!points) {
+        metrics_.count_store_error("metric_points");
+        log_->warn("could not load a predictive policy's history; starting without it",
+                   {{"group", group.name},
+                    {"policy", spec.policies[i].name},
+                    {"error", points.error().message}});
+      } else {
+        for (const MetricPoint& point : *points) f.runner->observe(point.at, point.value);
+        if (!points->empty()) f.persisted = f.runner->bucket_of(points->back().at);
+        if (p->forecast.model == ForecastModel::kAuto && !points->empty()) {
+          const Duration interval = p->forecast.interval;
+          for (TimePoint r = now - forecast::kAutoWindow; r < now; r += interval) {
+            f.runner->refresh(r);
+          }
+        }
+        log_->info("predictive policy history loaded",
+                   {{"group", group.name},
+                    {"policy", spec.policies[i].name},
+                    {"points", static_cast<int>(points->size())}});
+      }
+    }
+    const MetricReading& reading = group.readings[i];
+    if (reading.ok) f.runner->observe(now, reading.value);
+    if (f.runner->due(now)) {
+      f.runner->refresh(now);
+      // Completed buckets not yet in the store.
+      std::vector<MetricPoint> fresh;
+      const long long current = f.runner->bucket_of(now);
+      const auto newest = f.runner->newest_bucket();
+      if (newest) {
+        const long long from = std::max(
+            f.persisted + 1, current - static_cast<long long>(f.runner->shape().max_history));
+        for (long long k = from; k < current; ++k) {
+          if (auto mean = f.runner->bucket_value(k))
+            fresh.push_back({f.runner->bucket_start(k), *mean});
+        }
+      }
+      if (auto put = store_.put_metric_points(group.name, f.series, fresh); !put) {
+        metrics_.count_store_error("put_metric_points");
+        log_->warn("could not store a predictive policy's history",
+                   {{"group", group.name}, {"error", put.error().message}});
+      } else {
+        f.persisted = std::max(f.persisted, current - 1);
+        if (auto pruned =
+                store_.prune_metric_points(group.name, f.series, now - p->forecast.history);
+            !pruned) {
+          metrics_.count_store_error("prune_metric_points");
+        }
+      }
+      const ForecastView& v = f.runner->view();
+      log_->debug(
+          "forecast recomputed",
+          {{"group", group.name},
+           {"policy", spec.policies[i].name},
+           {"model", v.empty() ? std::string("none") : std::string(forecast_model_name(v.model))}});
+    }
+    group.forecasts[i] = f.runner->view();
+  }
 }
 
 GroupView Engine::view_of(const Group& group) const {

@@ -141,6 +141,7 @@ class Engine final : public EngineControl {
   void scheduler_loop();
   void run_job(const std::shared_ptr<Group>& group, bool evaluate);
   std::optional<DecisionRecord> evaluate(Group& group, const Plan& plan);
+  void update_forecasts(Group& group, const Plan& plan, TimePoint now);
   void reconcile_pending(Group& group, const TargetStatus& status);
   Result<void> scale_with_retry(Group& group, const Plan& plan, const ScaleRequest& request);
   Result<void> update_flags(std::string_view name,

@@ -86,6 +86,40 @@ class MemoryStore final : public StateStore {
     return {};
   }
   Result<void> prune(std::string_view, int) override { return {}; }
+  Result<void> put_metric_points(std::string_view group, std::string_view series,
+                                 std::span<const MetricPoint> points) override {
+    std::lock_guard lock(mu_);
+    auto& stored = metrics_[std::string(group) + "\n" + std::string(series)];
+    for (const MetricPoint& p : points) stored[p.at] = p.value;
+    return {};
+  }
+  Result<std::vector<MetricPoint>> metric_points(std::string_view group, std::string_view series,
+                                                 TimePoint since) override {
+    std::lock_guard lock(mu_);
+    std::vector<MetricPoint> out;
+    auto it = metrics_.find(std::string(group) + "\n" + std::string(series));
+    if (it == metrics_.end()) return out;
+    for (const auto& [at, value] : it->second) {
+      if (at >= since) out.push_back({at, value});
+    }
+    return out;
+  }
+  Result<void> prune_metric_points(std::string_view group, std::string_view series,
+                                   TimePoint before) override {
+    std::lock_guard lock(mu_);
+    auto it = metrics_.find(std::string(group) + "\n" + std::string(series));
+    if (it != metrics_.end())
+      std::erase_if(it->second, [&](const auto& e) { return e.first < before; });
+    return {};
+  }
+  std::size_t metric_point_count(std::string_view group) {
+    std::lock_guard lock(mu_);
+    std::size_t n = 0;
+    for (const auto& [key, points] : metrics_) {
+      if (key.starts_with(std::string(group) + "\n")) n += points.size();
+    }
+    return n;
+  }
 
   std::vector<DecisionRecord> all(std::string_view group) {
     std::lock_guard lock(mu_);
@@ -107,6 +141,7 @@ class MemoryStore final : public StateStore {
   std::map<std::string, GroupHistory> histories_;
   std::map<std::string, GroupFlags> flags_;
   std::map<std::string, std::string> kv_;
+  std::map<std::string, std::map<TimePoint, double>> metrics_;
 };
 
 // ---- fake sources and targets ---------------------------------------------------------------
@@ -772,6 +807,79 @@ TEST(EngineRestart, HistoryAndFlagsSurvive) {
   EXPECT_EQ(r.desired, 5);  // scale-out cooldown from the first run
   EXPECT_EQ(r.bound_by, "cooldown");
   ASSERT_TRUE(h.engine->group("g")->last.has_value());
+}
+
+// ---- predictive policies ----------------------------------------------------------------------
+
+// A predictive policy in tide run: its metric history goes to the store, the forecast is
+// recomputed on its schedule (not at every evaluation) and shown in the decision's account, and a
+// restarted tide forecasts from the stored history right away.
+TEST(EnginePredictive, ForecastsFromStoredHistoryAcrossRestarts) {
+  Harness h;
+  const std::string yaml = config_yaml(
+      group_yaml("p", "5m",
+                 "      - { name: ahead, type: predictive, metric: load, target: 10,\n"
+                 "          forecaster: seasonal-naive-daily, resolution: 1h, history: 2d,\n"
+                 "          forecast_interval: 1h, boot_delay: 30m }\n"));
+  h.start(yaml);
+  auto load = h.world.source("load");
+  // Hour h of the day carries 100 + 10 h.
+  auto load_at = [&](TimePoint t) {
+    const long long hour = std::chrono::floor<std::chrono::hours>(t).time_since_epoch().count();
+    return 100.0 + 10.0 * static_cast<double>(hour % 24);
+  };
+  DecisionRecord last;
+  for (int i = 0; i < 26 * 12; ++i) {
+    load->value = load_at(h.clock.now());
+    last = h.eval("p");
+    h.clock.advance(5min);
+  }
+  // The last evaluation forecasts yesterday's same hours.
+  const nlohmann::json& forecast = last.account["forecasts"][0];
+  EXPECT_EQ(forecast["policy"], "ahead");
+  EXPECT_EQ(forecast["model"], "seasonal-naive-daily");
+  const TimePoint at = *parse_time(last.account["at"].get<std::string>());
+  EXPECT_EQ(last.desired,
+            static_cast<int>(std::ceil(std::max(load_at(at), load_at(at + 30min)) / 10.0 - 1e-9)));
+  EXPECT_EQ(last.account["proposals"][0]["forecast"]["model"], "seasonal-naive-daily");
+  // One bucket an hour reached the store (the window is 2 days, nothing pruned yet).
+  EXPECT_GE(h.store.metric_point_count("p"), 24u);
+  EXPECT_LE(h.store.metric_point_count("p"), 27u);
+  // Recomputed about once an hour, not at each of the 312 evaluations.
+  int refreshes = 0;
+  {
+    std::lock_guard lock(h.log_mu);
+    for (const auto& l : h.lines) refreshes += l.find("forecast recomputed") != std::string::npos;
+  }
+  EXPECT_GE(refreshes, 26);
+  EXPECT_LE(refreshes, 28);
+
+  // Restart: the history comes back from the store, the first decision already forecasts.
+  h.engine.reset();
+  h.clock.advance(5min);
+  h.start(yaml);
+  load->value = load_at(h.clock.now());
+  const DecisionRecord first = h.eval("p");
+  EXPECT_TRUE(h.logged("predictive policy history loaded"));
+  EXPECT_EQ(first.account["forecasts"][0]["model"], "seasonal-naive-daily");
+}
+
+TEST(EnginePredictive, ForecastOnlyExplainsButDoesNotScale) {
+  Harness h;
+  h.start(config_yaml(group_yaml(
+      "p", "1h",
+      "      - { name: ahead, type: predictive, metric: load, target: 10, resolution: 1h,\n"
+      "          forecast_only: true }\n")));
+  h.world.target("p")->desired = 3;
+  h.world.source("load")->value = 500;
+  h.eval("p");
+  h.clock.advance(1h);
+  const DecisionRecord r = h.eval("p");
+  EXPECT_EQ(r.desired, 3);  // nothing proposes: hold
+  const nlohmann::json& p = r.account["proposals"][0];
+  EXPECT_EQ(p["status"], "inactive");
+  EXPECT_EQ(p["forecast"]["capacity"], 50);  // recent mean 500 / 10
+  EXPECT_NE(p["reason"].get<std::string>().find("forecast only"), std::string::npos);
 }
 
 // ---- reload ---------------------------------------------------------------------------------

@@ -73,7 +73,7 @@ Combine combine_for(const PolicySpec& policy) {
   if (std::holds_alternative<LambdaMemorySpec>(policy.spec)) {
     return Combine::kMaximum;  // a duration: the slowest series (e.g. of a SEARCH) decides
   }
-  return Combine::kSum;  // queue, panic (group totals); scheduled reads nothing
+  return Combine::kSum;  // queue, panic, predictive (group totals); scheduled reads nothing
 }
 
 bool uses_instances(const PolicySpec& policy) {

@@ -17,8 +17,11 @@ struct Overloaded : Ts... {
 
 const MetricReading kNoReading{};
 
-Proposal propose(const PolicySpec& policy, const MetricReading& reading, const Observation& obs,
-                 const PolicyState& state, TimePoint now) {
+const ForecastView kNoForecast{};
+
+Proposal propose(const PolicySpec& policy, const MetricReading& reading,
+                 const ForecastView& forecast, const Observation& obs, const PolicyState& state,
+                 TimePoint now) {
   // Step and simple adjustments apply to the capacity without warming instances, so repeated
   // alarms inside one step add capacity once (AWS warmup semantics).
   const int base = std::max(0, obs.current - obs.warming);
@@ -33,13 +36,15 @@ Proposal propose(const PolicySpec& policy, const MetricReading& reading, const O
           [&](const QueueSpec& s) { return propose_queue(s, reading); },
           [&](const PanicSpec& s) { return propose_panic(s, reading, obs.ready, state, now); },
           [&](const LambdaMemorySpec& s) { return propose_lambda_memory(s, reading, obs.current); },
+          [&](const PredictiveSpec& s) { return propose_predictive(s, forecast, now); },
       },
       policy.spec);
 }
 
 // Bounds of the group, replaced by the min/max of active schedules, read from their proposals
 // (a/b/c = capacity/min/max, -1 when unset). The later policy in the list wins when several are
-// active, as the more specific one is usually written last.
+// active, as the more specific one is usually written last. A predictive policy with
+// max_capacity_breach: increase then raises the max to its forecast capacity plus buffer (AWS).
 void effective_bounds(const GroupSpec& spec, const Decision& d, int& min, int& max) {
   min = spec.min;
   max = spec.max;
@@ -48,6 +53,10 @@ void effective_bounds(const GroupSpec& spec, const Decision& d, int& min, int& m
     if (p.reason != Reason::kScheduleActive) continue;
     if (p.b >= 0) min = static_cast<int>(p.b);
     if (p.c >= 0) max = static_cast<int>(p.c);
+  }
+  for (int i = 0; i < d.proposal_count; ++i) {
+    const Proposal& p = d.proposals[i];
+    if (p.reason == Reason::kForecast && p.raised_max > max) max = p.raised_max;
   }
   if (min > max) min = max;
 }
@@ -78,7 +87,9 @@ Decision decide(const GroupSpec& spec, const Observation& obs, const GroupHistor
     const MetricReading& reading =
         i < static_cast<int>(obs.metrics.size()) ? obs.metrics[i] : kNoReading;
     Proposal& p = d.proposals[i];
-    p = propose(spec.policies[i], reading, obs, history.policies[i], now);
+    const ForecastView& forecast =
+        i < static_cast<int>(obs.forecasts.size()) ? obs.forecasts[i] : kNoForecast;
+    p = propose(spec.policies[i], reading, forecast, obs, history.policies[i], now);
     if (p.status == ProposalStatus::kValue) {
       largest = any_value ? std::max(largest, p.capacity) : p.capacity;
       any_value = true;

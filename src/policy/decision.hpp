@@ -49,6 +49,10 @@ enum class Reason : std::uint8_t {
   kMemoryRightSized,  // the cheapest memory estimated to meet the target
   kMemoryHeld,        // current meets the target and a change would save <= tolerance
   kMemoryFastest,     // no memory meets the target: the fastest (and cheapest of those)
+  // predictive        a=peak forecast load b=target per instance c=lead (s) d=forecast age (s)
+  kForecast,      // ceil(a / b), the forecast made by `forecast_model`
+  kForecastOnly,  // forecast_only: would propose `forecast_capacity`, abstains
+  kNoForecast,    // no forecast covers [now, now + lead] yet: abstains
 };
 
 struct Proposal {
@@ -63,6 +67,11 @@ struct Proposal {
   int max_panic_pods = 0;               // KPA
   int pre_delay_capacity = 0;           // KPA: desired before the scale-down delay window
   double excess_burst_capacity = 0;     // KPA: informational
+  // Predictive: the model that made the forecast, the capacity the forecast asks for (also when
+  // forecast_only), and the max the group may reach (max_capacity_breach: increase; -1 = none).
+  ForecastModel forecast_model = ForecastModel::kAuto;
+  int forecast_capacity = 0;
+  int raised_max = -1;
 };
 
 // Behavior stages in the order they apply (DESIGN section 3, step 4).

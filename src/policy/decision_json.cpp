@@ -32,6 +32,15 @@ nlohmann::json decision_to_json(const Decision& d, const GroupSpec& spec) {
       entry["estimated_duration_ms"] = p.c;
       entry["estimated_gb_seconds"] = p.d;
     }
+    if (policy.type() == PolicyType::kPredictive && p.reason != Reason::kNoForecast) {
+      entry["forecast"] = {{"model", forecast_model_name(p.forecast_model)},
+                           {"peak_load", p.a},
+                           {"target", p.b},
+                           {"lead_seconds", p.c},
+                           {"age_seconds", p.d},
+                           {"capacity", p.forecast_capacity}};
+      if (p.raised_max >= 0) entry["forecast"]["raised_max"] = p.raised_max;
+    }
     proposals.push_back(std::move(entry));
   }
   nlohmann::json stages = nlohmann::json::array();

@@ -132,6 +132,22 @@ std::string describe(const Proposal& p, const PolicySpec& policy) {
                             s->threads * kLambdaMbPerVcpu)
               : std::string());
     }
+    case Reason::kForecast:
+      return fmt::format(
+          "forecast peak load {} over the next {} ({}, made {} ago) / target {} per instance = "
+          "{}{}",
+          number(p.a), format_duration(seconds(p.c)), forecast_model_name(p.forecast_model),
+          format_duration(seconds(p.d)), number(p.b), n,
+          p.raised_max >= 0 ? fmt::format(" (max may rise to {})", p.raised_max) : std::string());
+    case Reason::kForecastOnly:
+      return fmt::format(
+          "forecast only: forecast peak load {} over the next {} ({}, made {} ago) / target {} "
+          "per instance would be {}",
+          number(p.a), format_duration(seconds(p.c)), forecast_model_name(p.forecast_model),
+          format_duration(seconds(p.d)), number(p.b), p.forecast_capacity);
+    case Reason::kNoForecast:
+      return fmt::format("no forecast covers the next {} yet: abstains",
+                         format_duration(seconds(p.c)));
   }
   return "unknown reason";
 }

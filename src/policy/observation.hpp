@@ -6,6 +6,9 @@
 #include <cstdint>
 #include <span>
 
+#include "core/time.hpp"
+#include "policy/spec.hpp"
+
 namespace tide {
 
 enum class InstanceState : std::uint8_t {
@@ -41,12 +44,28 @@ struct MetricReading {
   std::span<const InstanceSample> instances;
 };
 
+// A load forecast as a predictive policy reads it: values[k] is the mean load forecast for
+// [start + k x step, start + (k + 1) x step). Made by the driver (src/forecast) every forecast
+// interval from the metric's history; empty values = no forecast yet.
+struct ForecastView {
+  TimePoint made_at;
+  TimePoint start;
+  Duration step{0};
+  std::span<const double> values;
+  ForecastModel model = ForecastModel::kAuto;  // the model that made it (after auto and fallback)
+
+  bool empty() const { return values.empty() || step.count() <= 0; }
+};
+
 struct Observation {
   int current = 0;  // the target's desired capacity (HPA scale.spec.replicas)
   int ready = 0;    // instances that serve (booted, past warmup)
   int warming = 0;  // instances still booting or warming up
   // One reading per policy, aligned with GroupSpec::policies. Scheduled policies ignore theirs.
   std::span<const MetricReading> metrics;
+  // One forecast per policy, aligned with GroupSpec::policies, or empty; only predictive
+  // policies read theirs.
+  std::span<const ForecastView> forecasts = {};
 };
 
 }  // namespace tide

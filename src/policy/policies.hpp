@@ -65,6 +65,17 @@ double lambda_duration_ms(const LambdaMemorySpec& spec, double observed_ms, int 
                           int memory_mb);
 double lambda_gb_seconds(int memory_mb, double duration_ms);
 
+// Predictive scaling: ceil(peak forecast load over [now, now + spec.lead()] / target). Abstains
+// (kInactive) when no forecast covers that window, or with forecast_only (the would-be capacity is
+// in forecast_capacity). With max_capacity_breach: increase, raised_max is the max the group may
+// reach.
+Proposal propose_predictive(const PredictiveSpec& spec, const ForecastView& forecast,
+                            TimePoint now);
+
+// The largest finite forecast value over the steps that overlap [from, to); `covered` says
+// whether any did (0 when none).
+double peak_forecast(const ForecastView& forecast, TimePoint from, TimePoint to, bool& covered);
+
 // AWS rounding of an adjustment (aws_policies_spec.md section 2): the new capacity for
 // `current` under `type`/`adjustment`, honouring min_adjustment_magnitude for percent.
 int apply_adjustment(AdjustmentType type, double adjustment, int min_adjustment_magnitude,

@@ -40,8 +40,38 @@ const char* policy_type_name(PolicyType type) {
       return "panic";
     case PolicyType::kLambdaMemory:
       return "lambda-memory";
+    case PolicyType::kPredictive:
+      return "predictive";
   }
   return "unknown";
+}
+
+const char* forecast_model_name(ForecastModel model) {
+  switch (model) {
+    case ForecastModel::kAuto:
+      return "auto";
+    case ForecastModel::kSeasonalNaiveDaily:
+      return "seasonal-naive-daily";
+    case ForecastModel::kSeasonalNaiveWeekly:
+      return "seasonal-naive-weekly";
+    case ForecastModel::kHoltWintersAdditiveDaily:
+      return "holt-winters-additive-daily";
+    case ForecastModel::kHoltWintersAdditiveWeekly:
+      return "holt-winters-additive-weekly";
+    case ForecastModel::kHoltWintersMultiplicativeDaily:
+      return "holt-winters-multiplicative-daily";
+    case ForecastModel::kHoltWintersMultiplicativeWeekly:
+      return "holt-winters-multiplicative-weekly";
+    case ForecastModel::kRegression:
+      return "regression";
+    case ForecastModel::kRecentMean:
+      return "recent-mean";
+  }
+  return "unknown";
+}
+
+Duration PredictiveSpec::lead() const {
+  return boot_delay.value_or(std::chrono::minutes(5)) + scheduling_buffer;
 }
 
 Duration GroupSpec::retention() const {

@@ -2,6 +2,7 @@
 // unchanged to decide(). Nothing here does I/O; field defaults are the references' defaults.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -142,6 +143,58 @@ struct LambdaMemorySpec {
   double target_ms() const { return timeout_share * static_cast<double>(function_timeout.count()); }
 };
 
+// ---- predictive: AWS predictive scaling --------------------------------------------------------
+// The forecasting models (src/forecast, docs/predictive.md). kAuto picks, at every refresh, the
+// model with the lowest recent forecast error (a rolling backtest).
+enum class ForecastModel : std::uint8_t {
+  kAuto,
+  kSeasonalNaiveDaily,
+  kSeasonalNaiveWeekly,
+  kHoltWintersAdditiveDaily,
+  kHoltWintersAdditiveWeekly,
+  kHoltWintersMultiplicativeDaily,
+  kHoltWintersMultiplicativeWeekly,
+  kRegression,
+  kRecentMean,
+};
+inline constexpr int kForecastModelCount = 9;
+const char* forecast_model_name(ForecastModel model);  // "holt-winters-additive-daily", ...
+
+// AWS PredictiveScalingMaxCapacityBreachBehavior.
+enum class MaxCapacityBreach : std::uint8_t { kHonor, kIncrease };
+
+// What a history bucket keeps of the datapoints that fall into it.
+enum class BucketStatistic : std::uint8_t {
+  kMean,  // the mean load: forecasts the load
+  kMax,   // the highest datapoint: forecasts the peak load, noise within a bucket included
+};
+
+// How a predictive policy's forecast is made (by the driver, outside decide(): src/forecast).
+struct ForecastSettings {
+  ForecastModel model = ForecastModel::kAuto;
+  BucketStatistic statistic = BucketStatistic::kMean;
+  Duration resolution = std::chrono::minutes(5);   // history bucket and forecast step
+  Duration history = std::chrono::hours(24 * 14);  // the window a model is fitted on (AWS: 14 d)
+  Duration interval = std::chrono::hours(1);       // the forecast is recomputed this often
+};
+
+// Proposes the capacity the forecast load needs over [now, now + boot_delay + scheduling_buffer],
+// so that instances launched now are ready when the load arrives. The forecast itself is computed
+// outside the policy and handed over in the Observation (decide() stays pure).
+struct PredictiveSpec {
+  MetricRef metric;   // the group's load (a total: requests/s, busy cores), independent of capacity
+  double target = 0;  // load one instance should carry: desired = ceil(peak forecast / target)
+  ForecastSettings forecast;
+  // Time from launch to ready. nullopt: the simulator uses its model's boot_delay, tide run 5m.
+  std::optional<Duration> boot_delay;
+  Duration scheduling_buffer{0};  // launch this much earlier still (AWS SchedulingBufferTime)
+  bool forecast_only = false;     // AWS ForecastOnly: forecast and explain, never scale
+  MaxCapacityBreach max_capacity_breach = MaxCapacityBreach::kHonor;
+  double max_capacity_buffer = 0;  // percent over the forecast capacity the max may be raised to
+
+  Duration lead() const;  // boot_delay (or 5m) + scheduling_buffer
+};
+
 enum class PolicyType {
   kTargetTracking,
   kStep,
@@ -149,13 +202,14 @@ enum class PolicyType {
   kScheduled,
   kQueue,
   kPanic,
-  kLambdaMemory
+  kLambdaMemory,
+  kPredictive
 };
 
 struct PolicySpec {
   std::string name;  // defaults to "<type>#<index>"
   std::variant<TargetTrackingSpec, StepSpec, SimpleSpec, ScheduledSpec, QueueSpec, PanicSpec,
-               LambdaMemorySpec>
+               LambdaMemorySpec, PredictiveSpec>
       spec;
 
   PolicyType type() const { return static_cast<PolicyType>(spec.index()); }

@@ -106,6 +106,8 @@ class WorkQueue {
   }
   // Ends the replay: what is still queued is late.
   void finish();
+  // Forgets the work counted so far (arrived, late, dropped); queued work stays queued.
+  void reset_counts() { arrived_ = late_ = dropped_ = 0; }
 
   double queued() const { return queued_; }  // work waiting now (load units x seconds)
   double arrived() const { return arrived_; }

@@ -736,6 +736,15 @@ class Parser {
     if (!node["target"]) node["target"]["type"] = "static";
     if (!node["min"]) node["min"] = sc.min;
     if (!node["max"]) node["max"] = sc.max;
+    // A predictive policy's boot delay is the model's unless it says otherwise.
+    if (YAML::Node list = node["policies"]; list.IsSequence()) {
+      for (YAML::Node item : list) {
+        if (item.IsMap() && item["type"] && item["type"].IsScalar() &&
+            item["type"].Scalar() == "predictive" && !item["boot_delay"]) {
+          item["boot_delay"] = format_duration(sc.model.boot_delay);
+        }
+      }
+    }
     auto group = parse_group(node, ctx_.file(), &specs);
     if (!group) {
       ctx_.add(group.error());

@@ -389,6 +389,27 @@ TEST(ScenarioGroups, MayReadThePresetSources) {
   ASSERT_TRUE(sc.has_value()) << dump(sc.error());
 }
 
+TEST(ScenarioGroups, PredictiveBootDelayDefaultsToTheModels) {
+  auto sc = parse(R"y(trace: { path: t.csv, time_column: t, load_column: v }
+model: { capacity_per_instance: 10, boot_delay: 4m }
+sources: [ { name: load, kind: total-rate } ]
+bounds: { max: 50 }
+policies:
+  - group:
+      name: p
+      policies:
+        - { type: predictive, metric: load, target: 8 }
+        - { type: predictive, name: own, metric: load, target: 8, boot_delay: 1m }
+)y");
+  ASSERT_TRUE(sc.has_value()) << dump(sc.error());
+  const ScenarioPolicy* p = find(*sc, "p");
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(std::get<PredictiveSpec>(p->group.policies[0].spec).boot_delay, minutes(4));
+  EXPECT_EQ(std::get<PredictiveSpec>(p->group.policies[1].spec).boot_delay, minutes(1));
+  // The group as written for tide decide carries it too.
+  EXPECT_EQ(p->group_json["policies"][0]["boot_delay"], "4m");
+}
+
 // ---- errors: position and message ---------------------------------------------------------------
 
 struct ErrorCase {

@@ -67,6 +67,9 @@ class Fleet {
     }
     ready_ = std::min(ready_, ready_at_.size());
   }
+  // Every running instance is billed from `now` on, as if launched then (the start of a
+  // measured part); what it ran before is forgotten.
+  void rebill(long long now) { std::fill(bill_from_.begin(), bill_from_.end(), now); }
   // The trace ends: every instance still running is billed up to the end (no drain).
   void finish(long long end, BillingMeter& meter) {
     for (long long from : bill_from_) meter.charge(end - from);
@@ -216,6 +219,8 @@ struct ReplayInput {
   int initial = 0;
   long long tick_ms = 0;
   std::vector<int> policy_source;  // per policy: index into model.sources, or -1
+  std::size_t measure_from = 0;
+  std::vector<std::shared_ptr<const ForecastTrack>> tracks;  // per policy: predictive only
 };
 
 PolicyResult replay(const ReplayInput& in, PolicyResult result) {
@@ -247,6 +252,8 @@ PolicyResult replay(const ReplayInput& in, PolicyResult result) {
     }
   }
   std::vector<MetricReading> readings(in.policy_source.size());
+  std::vector<ForecastView> forecasts(in.policy_source.size());
+  std::vector<std::size_t> track_pos(in.policy_source.size(), 0);
 
   Fleet fleet;
   fleet.reserve(static_cast<std::size_t>(std::max(in.initial, group ? group->max : 0)) + 1);
@@ -267,6 +274,16 @@ PolicyResult replay(const ReplayInput& in, PolicyResult result) {
     const bool gap = std::isnan(load);
     const int demand = demand_of_load(load);
     const double rate = gap || !(load > 0) ? 0.0 : load;
+    if (i == in.measure_from && i > 0) {
+      // The held-out part starts: what came before only warmed the group up.
+      fleet.rebill(t);
+      meter = BillingMeter(model);
+      metrics = Metrics(trace);
+      work.reset_counts();
+      result.decisions = 0;
+      result.scale_out = 0;
+      result.scale_in = 0;
+    }
     metrics.begin_step(i, load, demand);
     for (long long k = 0; k < ticks_per_step; ++k) {
       fleet.advance(t);
@@ -278,8 +295,15 @@ PolicyResult replay(const ReplayInput& in, PolicyResult result) {
           }
           const int current = fleet.size();
           const int ready = fleet.ready();
-          const Observation obs{current, ready, current - ready, readings};
           const TimePoint now = trace.start + Duration(t);
+          for (std::size_t p = 0; p < in.tracks.size(); ++p) {
+            const ForecastTrack* track = in.tracks[p].get();
+            if (track == nullptr || track->size() == 0) continue;
+            std::size_t& pos = track_pos[p];
+            while (pos + 1 < track->size() && track->made_at[pos + 1] <= now) ++pos;
+            forecasts[p] = track->made_at[pos] <= now ? track->view(pos) : ForecastView{};
+          }
+          const Observation obs{current, ready, current - ready, readings, forecasts};
           const Decision decision = decide(*group, obs, history, now);
           if (*in.observer) (*in.observer)(*group, obs, history, now, decision);
           record(*group, obs, decision, /*applied=*/true, history);
@@ -350,8 +374,48 @@ double floored(double v) {
 
 }  // namespace
 
+Result<std::shared_ptr<const ForecastTrack>> forecast_track_for(const Trace& trace,
+                                                                const WorkloadModel& model,
+                                                                const GroupSpec& group,
+                                                                std::size_t index) {
+  if (index >= group.policies.size()) {
+    return fail(ErrorCode::kInvalidArgument, "no such policy");
+  }
+  const PolicySpec& policy = group.policies[index];
+  const auto* predictive = std::get_if<PredictiveSpec>(&policy.spec);
+  if (predictive == nullptr) {
+    return fail(ErrorCode::kInvalidArgument,
+                "policy '" + policy.name + "' is not a predictive policy");
+  }
+  const SimulatedSource* source = nullptr;
+  for (const SimulatedSource& s : model.sources) {
+    if (s.name == predictive->metric.source) source = &s;
+  }
+  if (source == nullptr) {
+    return fail(ErrorCode::kInvalidArgument, "policy '" + policy.name + "' reads source '" +
+                                                 predictive->metric.source +
+                                                 "', which the workload model does not simulate");
+  }
+  if (source->kind != MetricKind::kTotalRate) {
+    return fail(ErrorCode::kInvalidArgument,
+                "predictive policy '" + policy.name + "' reads source '" + source->name +
+                    "', which is not a total-rate source: a predictive policy forecasts the "
+                    "group's load, which must not depend on the capacity");
+  }
+  return std::make_shared<const ForecastTrack>(
+      make_forecast_track(trace, *source, predictive->forecast, predictive->lead()));
+}
+
 PolicyResult simulate_group(const Trace& trace, const WorkloadModel& model, const GroupSpec& group,
                             const DecisionObserver& observer) {
+  ReplayOptions options;
+  options.observer = observer;
+  return simulate_group(trace, model, group, options);
+}
+
+PolicyResult simulate_group(const Trace& trace, const WorkloadModel& model, const GroupSpec& group,
+                            const ReplayOptions& options) {
+  const DecisionObserver& observer = options.observer;
   std::string error = check_model(trace, model);
   if (error.empty() && group.interval.count() <= 0) error = "the group's interval must be positive";
   if (error.empty() && group.policies.size() > static_cast<std::size_t>(kMaxPolicies)) {
@@ -359,7 +423,24 @@ PolicyResult simulate_group(const Trace& trace, const WorkloadModel& model, cons
   }
   ReplayInput in;
   if (error.empty()) error = map_sources(model, group, in.policy_source);
+  if (error.empty()) {
+    in.tracks.resize(group.policies.size());
+    for (std::size_t p = 0; p < group.policies.size() && error.empty(); ++p) {
+      if (group.policies[p].type() != PolicyType::kPredictive) continue;
+      if (p < options.tracks.size() && options.tracks[p]) {
+        in.tracks[p] = options.tracks[p];
+        continue;
+      }
+      auto track = forecast_track_for(trace, model, group, p);
+      if (track) {
+        in.tracks[p] = std::move(*track);
+      } else {
+        error = track.error().message;
+      }
+    }
+  }
   if (!error.empty()) return failed(group.name, "group", error);
+  in.measure_from = options.measure_from;
 
   in.trace = &trace;
   in.model = &model;

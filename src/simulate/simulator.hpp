@@ -5,8 +5,10 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 
 #include "policy/decide.hpp"
+#include "simulate/forecast_track.hpp"
 #include "simulate/model.hpp"
 #include "simulate/result.hpp"
 #include "simulate/scenario.hpp"
@@ -24,6 +26,26 @@ int demand_at(double load, const WorkloadModel& model);
 
 PolicyResult simulate_group(const Trace& trace, const WorkloadModel& model, const GroupSpec& group,
                             const DecisionObserver& observer = {});
+
+struct ReplayOptions {
+  DecisionObserver observer;
+  // Figures (cost, SLO, elasticity, actions) count from this trace step on; the steps before it
+  // only warm the group up (its history, its forecasts). Instances running at the step are billed
+  // from it on, as if launched then (tide tune's held-out part).
+  std::size_t measure_from = 0;
+  // Forecasts of the predictive policies, by policy index (missing or null: made here from the
+  // trace). A track must come from make_forecast_track() with the policy's source and settings.
+  std::vector<std::shared_ptr<const ForecastTrack>> tracks;
+};
+PolicyResult simulate_group(const Trace& trace, const WorkloadModel& model, const GroupSpec& group,
+                            const ReplayOptions& options);
+
+// The forecast track of policy `index` of `group` (a predictive policy reading a total-rate
+// source of `model`), or an error.
+Result<std::shared_ptr<const ForecastTrack>> forecast_track_for(const Trace& trace,
+                                                                const WorkloadModel& model,
+                                                                const GroupSpec& group,
+                                                                std::size_t index);
 
 // The offline optimum (oracle.cpp): the cheapest supply schedule that has d_t instances ready at
 // every step under the billing rule, starting instances one boot delay ahead.

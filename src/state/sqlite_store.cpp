@@ -15,7 +15,8 @@
 // e.g. `sqlite3 tide.db .backup` during an online backup.
 //
 // Schema versioning: meta(key, value) holds schema_version. A database with a newer version than
-// this binary knows is refused with a clear error rather than misread.
+// this binary knows is refused with a clear error rather than misread; an older one is upgraded
+// in place, one version at a time (1 -> 2 adds metric_history).
 #include <sqlite3.h>
 
 #include <limits>
@@ -30,7 +31,7 @@
 namespace tide {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 constexpr int kBusyTimeoutMs = 5000;
 
 // Version 1. Times are integer milliseconds since the unix epoch. AUTOINCREMENT keeps decision ids
@@ -64,6 +65,17 @@ CREATE TABLE kv (
   value TEXT NOT NULL,
   PRIMARY KEY (grp, key)
 );
+)sql";
+
+// Version 2: the metric history of predictive policies (one point per bucket and series).
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE metric_history (
+  grp    TEXT NOT NULL,
+  series TEXT NOT NULL,
+  at_ms  INTEGER NOT NULL,
+  value  REAL NOT NULL,
+  PRIMARY KEY (grp, series, at_ms)
+) WITHOUT ROWID;
 )sql";
 
 std::unexpected<Error> db_error(sqlite3* db, std::string_view what) {
@@ -312,6 +324,54 @@ class SqliteStore final : public StateStore {
     return {};
   }
 
+  Result<void> put_metric_points(std::string_view group, std::string_view series,
+                                 std::span<const MetricPoint> points) override {
+    if (points.empty()) return {};
+    std::lock_guard lock(mu_);
+    auto begun = exec_locked("BEGIN IMMEDIATE");
+    if (!begun) return std::unexpected(begun.error());
+    auto result = [&]() -> Result<void> {
+      for (const MetricPoint& p : points) {
+        Use q(statements_->put_metric);
+        q.bind(1, group);
+        q.bind(2, series);
+        q.bind(3, to_ms(p.at));
+        sqlite3_bind_double(*q, 4, p.value);
+        if (q.step() != SQLITE_DONE) return db_error(db_, "saving metric history");
+      }
+      return exec_locked("COMMIT");
+    }();
+    if (!result) exec_locked("ROLLBACK");
+    return result;
+  }
+
+  Result<std::vector<MetricPoint>> metric_points(std::string_view group, std::string_view series,
+                                                 TimePoint since) override {
+    std::vector<MetricPoint> out;
+    std::lock_guard lock(mu_);
+    Use q(statements_->list_metric);
+    q.bind(1, group);
+    q.bind(2, series);
+    q.bind(3, to_ms(since));
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) {
+      out.push_back({from_ms(q.integer(0)), sqlite3_column_double(*q, 1)});
+    }
+    if (rc != SQLITE_DONE) return db_error(db_, "reading metric history");
+    return out;
+  }
+
+  Result<void> prune_metric_points(std::string_view group, std::string_view series,
+                                   TimePoint before) override {
+    std::lock_guard lock(mu_);
+    Use q(statements_->prune_metric);
+    q.bind(1, group);
+    q.bind(2, series);
+    q.bind(3, to_ms(before));
+    if (q.step() != SQLITE_DONE) return db_error(db_, "pruning metric history");
+    return {};
+  }
+
   Result<void> prune(std::string_view group, int keep) override {
     if (keep < 0) {
       return fail(ErrorCode::kInvalidArgument, "state store: prune needs keep >= 0");
@@ -327,7 +387,8 @@ class SqliteStore final : public StateStore {
  private:
   struct Statements {
     Statement load_history, save_history, insert_decision, set_outcome, list_decisions,
-        get_decision, get_flags, set_flags, get_kv, put_kv, prune;
+        get_decision, get_flags, set_flags, get_kv, put_kv, prune, put_metric, list_metric,
+        prune_metric;
   };
 
   SqliteStore() = default;
@@ -411,15 +472,20 @@ class SqliteStore final : public StateStore {
       }
       if (version == 0) {
         if (auto ok = exec_locked(kSchemaV1); !ok) return ok;
-        if (auto ok = exec_locked(fmt::format("INSERT INTO meta (key, value) VALUES "
-                                              "('schema_version', '{}')",
-                                              kSchemaVersion)
-                                      .c_str());
+        if (auto ok = exec_locked("INSERT INTO meta (key, value) VALUES ('schema_version', '1')");
+            !ok) {
+          return ok;
+        }
+        version = 1;
+      }
+      // Upgrades, each one step that bumps schema_version.
+      if (version < 2) {
+        if (auto ok = exec_locked(kSchemaV2); !ok) return ok;
+        if (auto ok = exec_locked("UPDATE meta SET value = '2' WHERE key = 'schema_version'");
             !ok) {
           return ok;
         }
       }
-      // Future: `if (version < 2) { ALTER ...; }` steps, each bumping schema_version.
       return exec_locked("COMMIT");
     }();
     if (!result) exec_locked("ROLLBACK");
@@ -459,6 +525,14 @@ class SqliteStore final : public StateStore {
         {&s.prune,
          "DELETE FROM decisions WHERE grp = ?1 AND id NOT IN "
          "(SELECT id FROM decisions WHERE grp = ?1 ORDER BY id DESC LIMIT ?2)"},
+        {&s.put_metric,
+         "INSERT INTO metric_history (grp, series, at_ms, value) VALUES (?1, ?2, ?3, ?4) "
+         "ON CONFLICT (grp, series, at_ms) DO UPDATE SET value = excluded.value"},
+        {&s.list_metric,
+         "SELECT at_ms, value FROM metric_history WHERE grp = ?1 AND series = ?2 AND at_ms >= ?3 "
+         "ORDER BY at_ms"},
+        {&s.prune_metric,
+         "DELETE FROM metric_history WHERE grp = ?1 AND series = ?2 AND at_ms < ?3"},
     };
     for (const auto& [statement, sql] : all) {
       if (auto ok = statement->prepare(db_, sql); !ok) return ok;

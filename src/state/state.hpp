@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -66,6 +67,19 @@ class StateStore {
 
   // Removes decisions older than `keep` per group (the log is bounded).
   virtual Result<void> prune(std::string_view group, int keep) = 0;
+
+  // Metric history of predictive policies (DESIGN section 4), so that a restart keeps the history
+  // a forecast is fitted on: one point per bucket of the policy's resolution, in a named series
+  // per policy. Writing a point at a time the series already has replaces it.
+  virtual Result<void> put_metric_points(std::string_view group, std::string_view series,
+                                         std::span<const MetricPoint> points) = 0;
+  // The series' points at or after `since`, oldest first.
+  virtual Result<std::vector<MetricPoint>> metric_points(std::string_view group,
+                                                         std::string_view series,
+                                                         TimePoint since) = 0;
+  // Removes the series' points before `before`.
+  virtual Result<void> prune_metric_points(std::string_view group, std::string_view series,
+                                           TimePoint before) = 0;
 };
 
 // Opens (creating if needed) a SQLite store; ":memory:" for tests. Safe for concurrent use from

@@ -565,7 +565,7 @@ TEST(StateStore, RefusesWhatItCannotRead) {
   const std::string garbage_version = dir.file("garbage.db");
   const std::string not_a_db = dir.file("text.db");
   for (const auto& path : {newer, garbage_version}) ASSERT_TRUE(open_or_die(path));
-  set_schema_version(newer, "2");
+  set_schema_version(newer, "3");
   set_schema_version(garbage_version, "two");
   std::ofstream(not_a_db) << "this is not a database, just some text that is long enough........"
                           << std::string(200, 'x');
@@ -574,7 +574,7 @@ TEST(StateStore, RefusesWhatItCannotRead) {
     std::string path;
     const char* message;
   } cases[] = {
-      {"newer schema", newer, "has schema version 2, but this tide only knows versions up to 1"},
+      {"newer schema", newer, "has schema version 3, but this tide only knows versions up to 2"},
       {"unreadable version", garbage_version, "unreadable schema_version 'two'"},
       {"not a database", not_a_db, "file is not a database"},
       {"missing directory", dir.file("no/such/dir/tide.db"), "cannot open"},
@@ -604,8 +604,67 @@ TEST(StateStore, UsesWalAndRecordsTheSchemaVersion) {
     return out;
   };
   EXPECT_EQ(query("PRAGMA journal_mode"), "wal");  // persistent in the file
-  EXPECT_EQ(query("SELECT value FROM meta WHERE key = 'schema_version'"), "1");
+  EXPECT_EQ(query("SELECT value FROM meta WHERE key = 'schema_version'"), "2");
   sqlite3_close(raw);
+}
+
+// A version 1 file (tide before predictive scaling) is upgraded in place: its data stays and the
+// metric history table appears.
+TEST(StateStore, UpgradesVersionOne) {
+  const TimePoint kAt = ms(1'800'000'000'000);
+  TempDir dir;
+  const std::string path = dir.file("old.db");
+  {
+    auto store = open_or_die(path);
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->put("web", "k", "v"));
+  }
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw,
+                         "DROP TABLE metric_history; "
+                         "UPDATE meta SET value = '1' WHERE key = 'schema_version'",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(raw);
+  auto store = open_or_die(path);
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->get("web", "k")->value(), "v");
+  const MetricPoint points[] = {{kAt, 1.5}};
+  ASSERT_TRUE(store->put_metric_points("web", "load", points));
+  EXPECT_EQ(store->metric_points("web", "load", kAt)->size(), 1u);
+}
+
+TEST(StateStore, MetricHistory) {
+  const TimePoint kAt = ms(1'800'000'000'000);
+  TempDir dir;
+  const std::string path = dir.file("tide.db");
+  {
+    auto store = open_or_die(path);
+    ASSERT_TRUE(store);
+    const MetricPoint first[] = {
+        {kAt, 1}, {kAt + std::chrono::minutes(5), 2}, {kAt + std::chrono::minutes(10), 3}};
+    ASSERT_TRUE(store->put_metric_points("web", "p/load", first));
+    // The same time again replaces the value; another series and group stay apart.
+    const MetricPoint again[] = {{kAt + std::chrono::minutes(10), 4}};
+    ASSERT_TRUE(store->put_metric_points("web", "p/load", again));
+    ASSERT_TRUE(store->put_metric_points("web", "other", again));
+    ASSERT_TRUE(store->put_metric_points("api", "p/load", again));
+  }
+  auto store = open_or_die(path);  // survives a restart
+  ASSERT_TRUE(store);
+  auto all = store->metric_points("web", "p/load", kAt);
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].value, 1);
+  EXPECT_EQ((*all)[2].value, 4);
+  EXPECT_EQ(store->metric_points("web", "p/load", kAt + std::chrono::minutes(5))->size(), 2u);
+  ASSERT_TRUE(store->prune_metric_points("web", "p/load", kAt + std::chrono::minutes(10)));
+  all = store->metric_points("web", "p/load", kAt);
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ((*all)[0].at, kAt + std::chrono::minutes(10));
+  EXPECT_EQ(store->metric_points("web", "other", kAt)->size(), 1u);
+  EXPECT_EQ(store->metric_points("api", "p/load", kAt)->size(), 1u);
 }
 
 // ---- crash safety -------------------------------------------------------------------------------

@@ -32,6 +32,17 @@ class FakeStateStore final : public StateStore {
   Result<GroupFlags> flags(std::string_view) override { return GroupFlags{}; }
   Result<void> set_flags(std::string_view, const GroupFlags&) override { return {}; }
   Result<void> prune(std::string_view, int) override { return {}; }
+  Result<void> put_metric_points(std::string_view, std::string_view,
+                                 std::span<const MetricPoint>) override {
+    return {};
+  }
+  Result<std::vector<MetricPoint>> metric_points(std::string_view, std::string_view,
+                                                 TimePoint) override {
+    return std::vector<MetricPoint>{};
+  }
+  Result<void> prune_metric_points(std::string_view, std::string_view, TimePoint) override {
+    return {};
+  }
 
   Result<std::optional<std::string>> get(std::string_view group, std::string_view key) override {
     std::lock_guard lock(mu_);
