@@ -11,7 +11,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$@"
 
 scenario="$work/nasa.yaml"
 sed "s#path: \.\./traces/#path: $src/traces/#" "$src/examples/simulate-nasa.yaml" >"$scenario"
-range=(--from "1995-07-03 00:00" --to "1995-07-09 00:00")
+range=(--from "1995-07-03 00:00" --to "1995-07-06 00:00")
 small=(--samples 3 --refine 2 "${range[@]}" --slo "under_provisioned_time_pct <= 5")
 
 if "$tide" tune "$scenario" "${small[@]}" --report "$work/tune.html" --write "$work/winners.yaml" \
@@ -22,7 +22,8 @@ else
 fi
 missing=""
 for pattern in "^tuned on: +1995-07-03T04:00:00Z \.\. " "^held out: " "^SLO: +under_provisioned_time_pct <= 5" \
-  "^hpa " "^aws-target-tracking " "^kpa " "^predictive " "^Pareto front" "oracle"; do
+  "^hpa " "^aws-target-tracking " "^kpa " "^predictive " "^predictive\+hpa " \
+  "^predictive\+aws-target-tracking " "^predictive\+kpa " "^Pareto front" "oracle"; do
   grep -qE "$pattern" "$work/table.txt" || missing="$missing [$pattern]"
 done
 if [ -z "$missing" ]; then pass; else fail "table lacks:$missing"; cat "$work/table.txt"; fi
@@ -42,7 +43,8 @@ for key in ["scenario", "tune_part", "held_out_part", "slo", "seed", "families",
     if key not in doc:
         errors.append(f"no '{key}'")
 names = [f["family"] for f in doc.get("families", [])]
-if names != ["hpa", "aws-target-tracking", "kpa", "predictive"]:
+if names != ["hpa", "aws-target-tracking", "kpa", "predictive", "predictive+hpa",
+             "predictive+aws-target-tracking", "predictive+kpa"]:
     errors.append(f"families {names}")
 tune, held = doc["tune_part"], doc["held_out_part"]
 if tune["to"] != held["from"] or held["steps"] * 2 != tune["steps"]:
@@ -69,7 +71,7 @@ if cmp -s "$work/a.json" "$work/c.json"; then fail "--seed 2 gave the same resul
 if grep -q "^- group:" "$work/winners.yaml"; then
   sim="$work/with-winners.yaml"
   sed 's#^sources:$#sources:\n  - { name: tune-load, kind: total-rate, period: 60s, delay: 60s }#' "$scenario" >"$sim"
-  sed -i 's#^trace:$#trace:\n  from: "1995-07-03 00:00"\n  to: "1995-07-09 00:00"#' "$sim"
+  sed -i 's#^trace:$#trace:\n  from: "1995-07-03 00:00"\n  to: "1995-07-06 00:00"#' "$sim"
   sed 's/^/  /' "$work/winners.yaml" >>"$sim"
   if "$tide" simulate "$sim" >"$work/sim.txt" 2>&1 && grep -q "^tuned-" "$work/sim.txt"; then
     pass

@@ -43,7 +43,16 @@ struct Family {
   std::string (*yaml)(const Values& v, const Context& c);
   // False for a point that cannot work, which the search skips (nullptr: every point works).
   bool (*valid)(const Values& v) = nullptr;
+  // A stacked family (`predictive+<base>`): a forecast added to the reactive family `base`. Its
+  // parameters are the forecast's (kForecastParams, first) and then the base's; its search starts
+  // from the base's winner (stacked_point).
+  const char* base = nullptr;
 };
+
+// The forecast parameters every predictive family starts with: forecaster, bucket statistic,
+// forecast interval (these three make a forecast track), forecast target (share of an instance's
+// capacity), scheduling buffer.
+constexpr std::size_t kForecastParams = 5;
 
 // Utilization never reads above 100 %: with target x (1 + tolerance) >= 100 the ratio can never
 // leave the tolerance band upwards, and the group never scales out.
@@ -122,70 +131,116 @@ std::string kpa_yaml(const Values& v, const Context& c) {
              number(std::stod(v[0]) * c.capacity), v[1], v[2], v[3], v[4]);
 }
 
-// predictive: forecaster, bucket statistic (mean load or peak load), forecast interval, forecast
-// target (share of capacity), scheduling buffer; with HPA-style target tracking: target, tolerance,
-// scale-up and scale-down windows.
+// The predictive policy of v[0..kForecastParams), as a `policies:` entry.
+std::string forecast_policy(const Values& v, const Context& c) {
+  return fmt::format(
+      "  - {{ type: predictive, name: forecast, metric: {{ source: tune-load }}, target: {}, "
+      "forecaster: {}, aggregation: {}, forecast_interval: {}, resolution: {}, boot_delay: {}, "
+      "scheduling_buffer: {} }}\n",
+      number(std::stod(v[3]) * c.capacity), v[0], v[1], v[2], format_duration(c.resolution),
+      format_duration(c.boot), v[4]);
+}
+
+// predictive: the forecast with HPA-style target tracking: target, tolerance, scale-up and
+// scale-down windows.
 std::string predictive_yaml(const Values& v, const Context& c) {
-  return head("predictive", "15s", c) +
+  return head("predictive", "15s", c) + "policies:\n" + forecast_policy(v, c) +
          fmt::format(
-             "policies:\n"
-             "  - {{ type: predictive, name: forecast, metric: {{ source: tune-load }}, "
-             "target: {}, forecaster: {}, aggregation: {}, forecast_interval: {}, resolution: {}, "
-             "boot_delay: {}, scheduling_buffer: {} }}\n"
              "  - {{ type: target-tracking, name: cpu, metric: {{ source: hpa-cpu }}, "
              "target_type: utilization, target: {}, tolerance: {} }}\n"
              "behavior:\n"
              "  scale_up: {{ stabilization: {}, policies: [] }}\n"
              "  scale_down: {{ stabilization: {}, policies: [] }}\n",
-             number(std::stod(v[3]) * c.capacity), v[0], v[1], v[2], format_duration(c.resolution),
-             format_duration(c.boot), v[4], v[5], v[6], v[7], v[8]);
+             v[5], v[6], v[7], v[8]);
+}
+
+const std::vector<Family>& families();
+
+// predictive+<base>: the base family's group with the forecast as its first policy.
+template <std::size_t Base>
+std::string stacked_yaml(const Values& v, const Context& c) {
+  const Family& base = families()[Base];
+  const Values tail(v.begin() + kForecastParams, v.end());
+  std::string yaml = base.yaml(tail, c);
+  const std::string name = fmt::format("name: tuned-{}\n", base.name);
+  const std::string policies = "policies:\n";
+  yaml.replace(0, name.size(), fmt::format("name: tuned-predictive-{}\n", base.name));
+  yaml.insert(yaml.find(policies) + policies.size(), forecast_policy(v, c));
+  return yaml;
+}
+template <std::size_t Base>
+bool stacked_valid(const Values& v) {
+  const Family& base = families()[Base];
+  return base.valid == nullptr || base.valid(Values(v.begin() + kForecastParams, v.end()));
 }
 
 const std::vector<Family>& families() {
-  static const std::vector<Family> all = {
-      {"hpa",
-       false,
-       {{"target", {"50", "60", "70", "75", "80", "85", "90", "95"}, 4},
-        {"tolerance", {"0", "0.05", "0.1", "0.2"}, 2},
-        {"scale_down_window", {"0s", "1m", "2m", "5m", "10m"}, 3},
-        {"scale_down_rate", {"100%/15s", "50%/1m", "10%/1m"}, 0},
-        {"scale_up_rate", {"hpa", "none"}, 0}},
-       hpa_yaml,
-       hpa_valid},
-      {"aws-target-tracking",
-       false,
-       {{"target", {"30", "40", "50", "60", "70", "80", "90"}, 2},
-        {"scale_up_window", {"1m", "2m", "3m"}, 2},
-        {"scale_down_window", {"5m", "10m", "15m"}, 2},
-        {"warmup", {"0s", "60s", "300s"}, 2},
-        {"tolerance_down", {"0", "0.1"}, 1}},
-       aws_yaml},
-      {"kpa",
-       false,
-       {{"target_share", {"0.5", "0.6", "0.7", "0.8", "0.9", "0.95"}, 2},
-        {"stable_window", {"30s", "60s", "120s", "300s"}, 1},
-        {"panic_threshold", {"150", "200", "300"}, 1},
-        {"max_scale_down_rate", {"1.5", "2", "4"}, 1},
-        {"scale_down_delay", {"0s", "1m", "5m"}, 0}},
-       kpa_yaml},
-      {"predictive",
-       true,
-       {{"forecaster",
-         {"auto", "seasonal-naive-daily", "seasonal-naive-weekly", "holt-winters-additive-daily",
-          "holt-winters-additive-weekly", "holt-winters-multiplicative-daily",
-          "holt-winters-multiplicative-weekly", "regression"},
-         0},
-        {"aggregation", {"mean", "max"}, 0},
-        {"forecast_interval", {"5m", "15m", "1h"}, 2},
-        {"forecast_target_share", {"0.7", "0.8", "0.9", "1.0"}, 1},
-        {"scheduling_buffer", {"0s", "2m", "5m", "10m"}, 2},
-        {"target", {"60", "70", "80", "85", "90", "95"}, 2},
-        {"tolerance", {"0", "0.05", "0.1"}, 2},
-        {"scale_up_window", {"0s", "1m", "3m"}, 0},
-        {"scale_down_window", {"1m", "5m", "10m"}, 1}},
-       predictive_yaml,
-       predictive_valid},
-  };
+  static const std::vector<Family> all = [] {
+    std::vector<Family> all = {
+        {"hpa",
+         false,
+         {{"target", {"50", "60", "70", "75", "80", "85", "90", "95"}, 4},
+          {"tolerance", {"0", "0.05", "0.1", "0.2"}, 2},
+          {"scale_down_window", {"0s", "1m", "2m", "5m", "10m"}, 3},
+          {"scale_down_rate", {"100%/15s", "50%/1m", "10%/1m"}, 0},
+          {"scale_up_rate", {"hpa", "none"}, 0}},
+         hpa_yaml,
+         hpa_valid},
+        {"aws-target-tracking",
+         false,
+         {{"target", {"30", "40", "50", "60", "70", "80", "90"}, 2},
+          {"scale_up_window", {"1m", "2m", "3m"}, 2},
+          {"scale_down_window", {"5m", "10m", "15m"}, 2},
+          {"warmup", {"0s", "60s", "300s"}, 2},
+          {"tolerance_down", {"0", "0.1"}, 1}},
+         aws_yaml},
+        {"kpa",
+         false,
+         {{"target_share", {"0.5", "0.6", "0.7", "0.8", "0.9", "0.95"}, 2},
+          {"stable_window", {"30s", "60s", "120s", "300s"}, 1},
+          {"panic_threshold", {"150", "200", "300"}, 1},
+          {"max_scale_down_rate", {"1.5", "2", "4"}, 1},
+          {"scale_down_delay", {"0s", "1m", "5m"}, 0}},
+         kpa_yaml},
+        {"predictive",
+         true,
+         {{"forecaster",
+           {"auto", "seasonal-naive-daily", "seasonal-naive-weekly", "holt-winters-additive-daily",
+            "holt-winters-additive-weekly", "holt-winters-multiplicative-daily",
+            "holt-winters-multiplicative-weekly", "regression"},
+           0},
+          {"aggregation", {"mean", "max"}, 0},
+          {"forecast_interval", {"5m", "15m", "1h"}, 2},
+          {"forecast_target_share", {"0.7", "0.8", "0.9", "1.0"}, 1},
+          {"scheduling_buffer", {"0s", "2m", "5m", "10m"}, 2},
+          {"target", {"60", "70", "80", "85", "90", "95"}, 2},
+          {"tolerance", {"0", "0.05", "0.1"}, 2},
+          {"scale_up_window", {"0s", "1m", "3m"}, 0},
+          {"scale_down_window", {"1m", "5m", "10m"}, 1}},
+         predictive_yaml,
+         predictive_valid},
+    };
+    // A forecast on top of each reactive family's winner. The forecast target goes beyond one
+    // instance's capacity so that the forecast can act as a floor under the reactive policy.
+    const std::vector<Param> forecast = {
+        all[3].params[0],
+        all[3].params[1],
+        all[3].params[2],
+        {"forecast_target_share", {"0.7", "0.8", "0.9", "1.0", "1.2", "1.5"}, 3},
+        all[3].params[4]};
+    const std::pair<const char*, std::pair<std::string (*)(const Values&, const Context&),
+                                           bool (*)(const Values&)>>
+        stacked[] = {{"predictive+hpa", {stacked_yaml<0>, stacked_valid<0>}},
+                     {"predictive+aws-target-tracking", {stacked_yaml<1>, stacked_valid<1>}},
+                     {"predictive+kpa", {stacked_yaml<2>, stacked_valid<2>}}};
+    for (std::size_t b = 0; b < 3; ++b) {
+      Family f{stacked[b].first,         true,       forecast, stacked[b].second.first,
+               stacked[b].second.second, all[b].name};
+      f.params.insert(f.params.end(), all[b].params.begin(), all[b].params.end());
+      all.push_back(std::move(f));
+    }
+    return all;
+  }();
   return all;
 }
 
@@ -248,17 +303,31 @@ bool valid_point(const Family& f, std::size_t index) {
   return f.valid == nullptr || f.valid(point(f, index));
 }
 
+// The grid points of the parameters from `first` on: the size of the tail of a mixed-radix index.
+std::size_t tail_size(const Family& f, std::size_t first) {
+  std::size_t n = 1;
+  for (std::size_t k = first; k < f.params.size(); ++k) n *= f.params[k].values.size();
+  return n;
+}
+
 // The preset first, then `samples - 1` distinct random valid grid points (all of them when there
-// are fewer), in the order drawn.
-std::vector<std::size_t> sample(const Family& f, int samples, std::uint64_t seed) {
-  const std::size_t grid = grid_size(f);
+// are fewer), in the order drawn. For a stacked family, `base_point` (a grid point of the base
+// family) fixes the base's parameters: the preset is the forecast's preset on it, and the draws
+// vary the forecast only (local refinement may then move any parameter).
+std::vector<std::size_t> sample(const Family& f, int samples, std::uint64_t seed,
+                                std::size_t base_point = 0) {
+  const std::size_t tail = f.base != nullptr ? tail_size(f, kForecastParams) : 1;
+  const std::size_t offset = f.base != nullptr ? base_point : 0;
+  const std::size_t grid = grid_size(f) / tail;
   std::vector<std::size_t> valid;
   for (std::size_t i = 0; i < grid; ++i) {
-    if (valid_point(f, i)) valid.push_back(i);
+    if (valid_point(f, i * tail + offset)) valid.push_back(i * tail + offset);
   }
+  const std::size_t preset =
+      f.base != nullptr ? preset_index(f) / tail * tail + offset : preset_index(f);
   const std::size_t want =
       std::min<std::size_t>(valid.size(), static_cast<std::size_t>(std::max(1, samples)));
-  std::vector<std::size_t> out = {preset_index(f)};
+  std::vector<std::size_t> out = {preset};
   std::set<std::size_t> seen = {out[0]};
   if (want >= valid.size()) {
     for (std::size_t i : valid) {
@@ -578,17 +647,20 @@ Result<TuneReport> run_tune(const Scenario& scenario, const Trace& trace,
     }
   };
 
-  // Phase 1: the random sample.
-  {
+  // Phase 1: the random sample (`base_points`: for a stacked family, the grid point of its base
+  // to start from).
+  auto random_sample = [&](const std::vector<std::size_t>& which,
+                           const std::map<std::size_t, std::size_t>& base_points) {
     std::vector<Pending> batch;
-    for (std::size_t fi = 0; fi < chosen.size(); ++fi) {
-      for (std::size_t index : sample(*chosen[fi], options.samples, options.seed)) {
+    for (std::size_t fi : which) {
+      const auto base = base_points.find(fi);
+      for (std::size_t index : sample(*chosen[fi], options.samples, options.seed,
+                                      base == base_points.end() ? 0 : base->second)) {
         batch.push_back({fi, index});
       }
     }
     evaluate(batch);
-    if (!failure.empty()) return fail(ErrorCode::kInternal, failure);
-  }
+  };
 
   // The incumbent of a family: the cheapest candidate meeting the SLO, or, when none does, the
   // least under-provisioned (to walk towards the SLO).
@@ -616,53 +688,77 @@ Result<TuneReport> run_tune(const Scenario& scenario, const Trace& trace,
   // Phase 2: local refinement. Each round evaluates every unseen grid neighbour of each family's
   // incumbent (one parameter one step up or down); a family stops when its incumbent survives a
   // round or its refinement budget is spent.
-  std::vector<std::size_t> spent(chosen.size(), 0);
-  std::vector<bool> active(chosen.size(), refine_budget > 0);
-  for (int round = 0; round < 1000; ++round) {
-    std::vector<Pending> batch;
-    std::vector<std::size_t> before(chosen.size());
-    for (std::size_t fi = 0; fi < chosen.size(); ++fi) {
-      if (!active[fi]) continue;
-      const Family& f = *chosen[fi];
-      before[fi] = incumbent(fi);
-      std::size_t index = points[fi][before[fi]];
-      // Mixed-radix digits of the incumbent.
-      std::vector<std::size_t> digits(f.params.size());
-      for (std::size_t k = f.params.size(); k-- > 0;) {
-        digits[k] = index % f.params[k].values.size();
-        index /= f.params[k].values.size();
-      }
-      std::vector<Pending> mine;
-      for (std::size_t k = 0; k < f.params.size(); ++k) {
-        for (int delta : {-1, 1}) {
-          const long long d = static_cast<long long>(digits[k]) + delta;
-          if (d < 0 || d >= static_cast<long long>(f.params[k].values.size())) continue;
-          std::vector<std::size_t> moved = digits;
-          moved[k] = static_cast<std::size_t>(d);
-          std::size_t neighbour = 0;
-          for (std::size_t q = 0; q < f.params.size(); ++q) {
-            neighbour = neighbour * f.params[q].values.size() + moved[q];
-          }
-          if (seen[fi].contains(neighbour) || !valid_point(f, neighbour)) continue;
-          if (std::any_of(mine.begin(), mine.end(),
-                          [&](const Pending& p) { return p.index == neighbour; })) {
-            continue;
-          }
-          mine.push_back({fi, neighbour});
+  auto refine = [&](const std::vector<std::size_t>& which) {
+    std::vector<std::size_t> spent(chosen.size(), 0);
+    std::vector<bool> active(chosen.size(), false);
+    for (std::size_t fi : which) active[fi] = refine_budget > 0;
+    for (int round = 0; round < 1000; ++round) {
+      std::vector<Pending> batch;
+      std::vector<std::size_t> before(chosen.size());
+      for (std::size_t fi = 0; fi < chosen.size(); ++fi) {
+        if (!active[fi]) continue;
+        const Family& f = *chosen[fi];
+        before[fi] = incumbent(fi);
+        std::size_t index = points[fi][before[fi]];
+        // Mixed-radix digits of the incumbent.
+        std::vector<std::size_t> digits(f.params.size());
+        for (std::size_t k = f.params.size(); k-- > 0;) {
+          digits[k] = index % f.params[k].values.size();
+          index /= f.params[k].values.size();
         }
+        std::vector<Pending> mine;
+        for (std::size_t k = 0; k < f.params.size(); ++k) {
+          for (int delta : {-1, 1}) {
+            const long long d = static_cast<long long>(digits[k]) + delta;
+            if (d < 0 || d >= static_cast<long long>(f.params[k].values.size())) continue;
+            std::vector<std::size_t> moved = digits;
+            moved[k] = static_cast<std::size_t>(d);
+            std::size_t neighbour = 0;
+            for (std::size_t q = 0; q < f.params.size(); ++q) {
+              neighbour = neighbour * f.params[q].values.size() + moved[q];
+            }
+            if (seen[fi].contains(neighbour) || !valid_point(f, neighbour)) continue;
+            if (std::any_of(mine.begin(), mine.end(),
+                            [&](const Pending& p) { return p.index == neighbour; })) {
+              continue;
+            }
+            mine.push_back({fi, neighbour});
+          }
+        }
+        if (mine.size() > refine_budget - spent[fi]) mine.resize(refine_budget - spent[fi]);
+        spent[fi] += mine.size();
+        if (mine.empty()) active[fi] = false;
+        batch.insert(batch.end(), mine.begin(), mine.end());
       }
-      if (mine.size() > refine_budget - spent[fi]) mine.resize(refine_budget - spent[fi]);
-      spent[fi] += mine.size();
-      if (mine.empty()) active[fi] = false;
-      batch.insert(batch.end(), mine.begin(), mine.end());
+      if (batch.empty()) break;
+      evaluate(batch);
+      if (!failure.empty()) return;
+      for (std::size_t fi = 0; fi < chosen.size(); ++fi) {
+        if (!active[fi]) continue;
+        if (incumbent(fi) == before[fi] || spent[fi] >= refine_budget) active[fi] = false;
+      }
     }
-    if (batch.empty()) break;
-    evaluate(batch);
+  };
+
+  // The families on their own first, then the stacked ones from their base's incumbent (the base's
+  // preset when the base is not searched).
+  std::vector<std::size_t> plain, stacked;
+  for (std::size_t fi = 0; fi < chosen.size(); ++fi) {
+    (chosen[fi]->base != nullptr ? stacked : plain).push_back(fi);
+  }
+  for (const std::vector<std::size_t>* which : {&plain, &stacked}) {
+    std::map<std::size_t, std::size_t> base_points;
+    for (std::size_t fi : *which) {
+      if (chosen[fi]->base == nullptr) continue;
+      const Family& base = *find_family(chosen[fi]->base);
+      const auto searched = std::find(chosen.begin(), chosen.end(), &base);
+      const std::size_t bi = static_cast<std::size_t>(searched - chosen.begin());
+      base_points[fi] = searched == chosen.end() ? preset_index(base) : points[bi][incumbent(bi)];
+    }
+    random_sample(*which, base_points);
     if (!failure.empty()) return fail(ErrorCode::kInternal, failure);
-    for (std::size_t fi = 0; fi < chosen.size(); ++fi) {
-      if (!active[fi]) continue;
-      if (incumbent(fi) == before[fi] || spent[fi] >= refine_budget) active[fi] = false;
-    }
+    refine(*which);
+    if (!failure.empty()) return fail(ErrorCode::kInternal, failure);
   }
   {
     std::lock_guard lock(progress_mu);

@@ -4,9 +4,12 @@
 // Families. `hpa`, `aws-target-tracking` and `kpa` are the reactive presets with their knobs
 // (target, tolerance, windows, rate limits, ...); `predictive` is a predictive policy (forecaster,
 // forecast target, scheduling buffer) combined with HPA-style target tracking (target, tolerance,
-// scale-down window) by the usual largest-proposal rule. Each family has a grid of values per
-// parameter (tune.cpp lists them); every candidate is one full replay (simulate_group) of the
-// group it writes, in the config language, parsed by the config loader.
+// scale-down window) by the usual largest-proposal rule, searched jointly from scratch;
+// `predictive+hpa`, `predictive+aws-target-tracking` and `predictive+kpa` add the predictive
+// policy to a reactive family's group (the forecast's parameters, then the reactive family's).
+// Each family has a grid of values per parameter (tune.cpp lists them); every candidate is one
+// full replay (simulate_group) of the group it writes, in the config language, parsed by the
+// config loader.
 //
 // Search. Per family, first a random search: the preset's own configuration plus `samples` - 1
 // further workable grid points drawn at random without repetition (all of them when there are
@@ -14,7 +17,11 @@
 // that replay every unseen neighbour of the family's incumbent (its cheapest candidate meeting
 // the SLO, or its least under-provisioned when none does yet) on the grid, one parameter moved by
 // one step, until the incumbent survives a round or `refine` more candidates were replayed.
-// Every family is searched the same way. The same seed gives the same candidates and the same
+// Every family is searched the same way, except that a stacked `predictive+<base>` family is
+// searched after the others and its random sample keeps the base's parameters at the base's
+// incumbent (its preset when the base is not searched), varying the forecast only; refinement
+// then moves any parameter. So it starts from the tuned reactive configuration and asks what a
+// forecast adds to it. The same seed gives the same candidates and the same
 // results, whatever the number of threads. Candidates run in parallel on `threads` threads (0:
 // every core).
 //

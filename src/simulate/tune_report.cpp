@@ -1,5 +1,6 @@
 // What `tide tune` prints and writes (tune.hpp): the table, the JSON document, the HTML page and
 // the winners as YAML. Pure functions of the report.
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -63,16 +64,17 @@ int meeting(const TuneFamily& f) {
 std::string comparison_text(const TuneReport& r) {
   const TuneComparison c = compare_families(r);
   if (c.reactive < 0 || c.predictive < 0) {
-    return "No comparison: a reactive or the predictive family has no configuration that meets "
+    return "No comparison: no reactive or no predictive family has a configuration that meets "
            "the SLO on the tune part.\n";
   }
   const TuneFamily& re = r.families[static_cast<std::size_t>(c.reactive)];
   const TuneFamily& pr = r.families[static_cast<std::size_t>(c.predictive)];
   std::string out = fmt::format(
-      "Held-out part: predictive costs {} ({}), the best reactive family, {}, costs {} ({}): "
-      "predictive / reactive = {:.3f}.\n",
-      money(pr.held_out.money), pr.held_out_meets ? "meets the SLO" : "MISSES the SLO", re.name,
-      money(re.held_out.money), re.held_out_meets ? "meets the SLO" : "MISSES the SLO", c.ratio);
+      "Held-out part: the best predictive family, {}, costs {} ({}), the best reactive family, "
+      "{}, costs {} ({}): predictive / reactive = {:.3f}.\n",
+      pr.name, money(pr.held_out.money), pr.held_out_meets ? "meets the SLO" : "MISSES the SLO",
+      re.name, money(re.held_out.money), re.held_out_meets ? "meets the SLO" : "MISSES the SLO",
+      c.ratio);
   if (r.oracle_held_out.money > 0 && re.held_out.money > 0) {
     out += fmt::format(
         "The offline optimum (oracle) costs {} there: no policy can cost less than {:.3f} x the "
@@ -92,21 +94,25 @@ std::string format_tune_table(const TuneReport& r) {
                      span_text(r.split_at, r.end, r.held_out_steps));
   out += fmt::format("SLO:       {}; seed {}, up to {} candidates per family\n\n", slo_text(r),
                      r.seed, r.samples);
-  out += fmt::format("{:<20} {:>11} {:>5}   {:>9} {:>7} {:>6}   {:>9} {:>7} {:>6} {:>4}\n", "", "",
+  // The family column fits the longest name (predictive+aws-target-tracking).
+  std::size_t width = 20;
+  for (const TuneFamily& f : r.families) width = std::max(width, f.name.size());
+  auto pad = [&](const std::string& name) { return name + std::string(width - name.size(), ' '); };
+  out += fmt::format("{} {:>11} {:>5}   {:>9} {:>7} {:>6}   {:>9} {:>7} {:>6} {:>4}\n", pad(""), "",
                      "", "tune part", "", "", "held-out", "", "", "");
-  out += fmt::format("{:<20} {:>11} {:>5}   {:>9} {:>7} {:>6}   {:>9} {:>7} {:>6} {:>4}\n",
-                     "family", "candidates", "meet", "money", "under%", "late%", "money", "under%",
-                     "late%", "SLO");
+  out += fmt::format("{} {:>11} {:>5}   {:>9} {:>7} {:>6}   {:>9} {:>7} {:>6} {:>4}\n",
+                     pad("family"), "candidates", "meet", "money", "under%", "late%", "money",
+                     "under%", "late%", "SLO");
   for (const TuneFamily& f : r.families) {
     const TuneCandidate* b = best_of(f);
     const std::string tried = fmt::format("{}/{}", f.candidates.size(), f.grid);
     if (b == nullptr) {
-      out += fmt::format("{:<20} {:>11} {:>5}   no configuration meets the SLO\n", f.name, tried,
+      out += fmt::format("{} {:>11} {:>5}   no configuration meets the SLO\n", pad(f.name), tried,
                          meeting(f));
       continue;
     }
-    out += fmt::format("{:<20} {:>11} {:>5}   {:>9} {:>7} {:>6}   {:>9} {:>7} {:>6} {:>4}\n",
-                       f.name, tried, meeting(f), money(b->tune.money), pct(b->tune.under_pct),
+    out += fmt::format("{} {:>11} {:>5}   {:>9} {:>7} {:>6}   {:>9} {:>7} {:>6} {:>4}\n",
+                       pad(f.name), tried, meeting(f), money(b->tune.money), pct(b->tune.under_pct),
                        pct(b->tune.late_pct), money(f.held_out.money), pct(f.held_out.under_pct),
                        pct(f.held_out.late_pct), f.held_out_meets ? "yes" : "no");
   }
@@ -114,7 +120,7 @@ std::string format_tune_table(const TuneReport& r) {
   bool any = false;
   for (const TuneFamily& f : r.families) {
     if (const TuneCandidate* b = best_of(f)) {
-      out += fmt::format("  {:<20} {}\n", f.name, params_text(*b));
+      out += fmt::format("  {} {}\n", pad(f.name), params_text(*b));
       any = true;
     }
   }
@@ -126,7 +132,7 @@ std::string format_tune_table(const TuneReport& r) {
       const TuneFigures& t = f.candidates[static_cast<std::size_t>(i)].tune;
       front += fmt::format("  {}/{}", money(t.money), pct(t.under_pct));
     }
-    out += fmt::format("  {:<20}{}\n", f.name, front.empty() ? std::string("  -") : front);
+    out += fmt::format("  {}{}\n", pad(f.name), front.empty() ? std::string("  -") : front);
   }
   out += "\n" + comparison_text(r);
   out +=
@@ -221,7 +227,7 @@ std::string winners_yaml(const TuneReport& r) {
       "# figures on the held-out part {} .. {}. Paste under a scenario's `policies:`; for tide "
       "run,\n# add a target and point each metric at a real source.\n"
       "# Sources they read: hpa-cpu, aws-cpu and kpa-rate come with the hpa, aws-target-tracking "
-      "and kpa\n# presets; the predictive group's load is, under the scenario's `sources:`,\n"
+      "and kpa\n# presets; the predictive groups' load is, under the scenario's `sources:`,\n"
       "#   - {{ name: tune-load, kind: total-rate, period: 60s, delay: 60s }}\n",
       r.scenario, slo_text(r), format_time(r.start), format_time(r.split_at),
       format_time(r.split_at), format_time(r.end));

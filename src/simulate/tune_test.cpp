@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <numbers>
+#include <set>
 
 #include <gtest/gtest.h>
 
@@ -203,6 +204,61 @@ TEST(Tune, RefinementImprovesOnTheRandomSample) {
       EXPECT_TRUE(near) << i;
     }
   }
+}
+
+// A stacked family starts from its base's incumbent: its random sample keeps every base parameter
+// at the base's value and varies the forecast only; its group is the base's with the forecast
+// added. Without the base searched, the base's preset is the start.
+TEST(Tune, StackedFamilyStartsFromTheBaseIncumbent) {
+  TuneOptions o = options(4, 2);
+  o.families = {"hpa", "predictive+hpa"};
+  o.refine = 0;
+  auto r = run_tune(scenario(), trace(), o);
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->families.size(), 2u);
+  const TuneFamily& hpa = r->families[0];
+  const TuneFamily& stacked = r->families[1];
+  EXPECT_TRUE(stacked.predictive);
+  // The incumbent of hpa: the cheapest meeting the SLO (or the least under-provisioned).
+  std::size_t incumbent = 0;
+  for (std::size_t i = 1; i < hpa.candidates.size(); ++i) {
+    const TuneCandidate& x = hpa.candidates[i];
+    const TuneCandidate& y = hpa.candidates[incumbent];
+    if (x.meets != y.meets
+            ? x.meets
+            : (x.meets ? x.tune.money < y.tune.money : x.tune.under_pct < y.tune.under_pct)) {
+      incumbent = i;
+    }
+  }
+  const auto& base = hpa.candidates[incumbent].params;
+  ASSERT_EQ(stacked.candidates.size(), 5u);
+  std::set<std::string> forecasts;
+  for (const TuneCandidate& c : stacked.candidates) {
+    ASSERT_EQ(c.params.size(), 5u + base.size());
+    EXPECT_EQ(c.params[0].first, "forecaster");
+    const std::vector<std::pair<std::string, std::string>> tail(c.params.begin() + 5,
+                                                                c.params.end());
+    EXPECT_EQ(tail, base);
+    std::string forecast;
+    for (std::size_t k = 0; k < 5; ++k) forecast += c.params[k].second + "/";
+    forecasts.insert(forecast);
+    EXPECT_NE(c.yaml.find("name: tuned-predictive-hpa\n"), std::string::npos) << c.yaml;
+    EXPECT_NE(c.yaml.find("policies:\n  - { type: predictive, name: forecast"), std::string::npos)
+        << c.yaml;
+    EXPECT_NE(c.yaml.find("{ type: target-tracking, name: cpu, metric: { source: hpa-cpu }"),
+              std::string::npos)
+        << c.yaml;
+  }
+  EXPECT_EQ(forecasts.size(), 5u) << "the draws vary the forecast";
+
+  // Alone, it starts from hpa's preset (target 80, tolerance 0.1, window 5m, HPA's rates).
+  o.families = {"predictive+hpa"};
+  auto alone = run_tune(scenario(), trace(), o);
+  ASSERT_TRUE(alone) << alone.error().message;
+  const auto& first = alone->families[0].candidates[0].params;
+  EXPECT_EQ(first[5], (std::pair<std::string, std::string>{"target", "80"}));
+  EXPECT_EQ(first[6], (std::pair<std::string, std::string>{"tolerance", "0.1"}));
+  EXPECT_EQ(first[7], (std::pair<std::string, std::string>{"scale_down_window", "5m"}));
 }
 
 TEST(Tune, Errors) {
