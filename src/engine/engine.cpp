@@ -921,6 +921,15 @@ std::optional<DecisionRecord> Engine::evaluate(Group& group, const Plan& plan) {
     group.last = rec;
   }
   metrics_.set_group_decision(name, acted.desired);
+  for (std::size_t i = 0; i < spec.policies.size(); ++i) {
+    if (spec.policies[i].type() != PolicyType::kPredictive) continue;
+    const Proposal& p = acted.proposals[i];
+    if (p.reason == Reason::kForecast || p.reason == Reason::kForecastOnly) {
+      metrics_.set_policy_forecast(name, spec.policies[i].name, p.a, p.forecast_capacity);
+    } else {
+      metrics_.clear_policy_forecast(name, spec.policies[i].name);
+    }
+  }
 
   // 6. Act.
   std::string scale_error;

@@ -507,6 +507,24 @@ INSTANTIATE_TEST_SUITE_P(Cases, DeadSource,
                                            NoDataCase{"hold_stays", 60, 6, 6, "unchanged"}),
                          [](const auto& info) { return std::string(info.param.name); });
 
+// An active schedule's min/max travel with the capacity (aws-asg writes them to the group).
+TEST(EngineEvaluation, AnActiveScheduleSendsItsBoundsWithTheCapacity) {
+  Harness h;
+  h.start(config_yaml(group_yaml(
+      "g", "15s",
+      total_policy("load") +
+          "      - { type: scheduled, cron: '* * * * *', duration: 30m, min: 6, max: 12 }\n")));
+  h.world.source("load")->value = 45;  // 5 instances; the schedule's min lifts it to 6
+  auto target = h.world.target("g");
+  target->desired = 2;
+  const DecisionRecord r = h.eval("g");
+  EXPECT_EQ(r.desired, 6) << r.account.dump(2);
+  ASSERT_EQ(target->scales.size(), 1u);
+  EXPECT_EQ(target->scales[0].desired, 6);
+  EXPECT_EQ(target->scales[0].min, 6);
+  EXPECT_EQ(target->scales[0].max, 12);
+}
+
 TEST(EngineEvaluation, ScalesAndRecordsBeforeActing) {
   Harness h;
   h.start(config_yaml(group_yaml("g", "15s", total_policy("load"))));
@@ -527,6 +545,8 @@ TEST(EngineEvaluation, ScalesAndRecordsBeforeActing) {
   EXPECT_EQ(target->scales[0].desired, 5);
   EXPECT_EQ(target->scales[0].decision_id, r.id);
   EXPECT_NE(target->scales[0].reason.find("total"), std::string::npos);
+  EXPECT_FALSE(target->scales[0].min.has_value()) << "no schedule: the group's own bounds";
+  EXPECT_FALSE(target->scales[0].max.has_value());
   EXPECT_EQ(h.store.all("g").back().outcome, "applied");
   EXPECT_TRUE(h.store.history("g").last_scale_out.has_value());
   EXPECT_TRUE(h.logged("msg=evaluation group=g current=2 desired=5"));
@@ -880,6 +900,18 @@ TEST(EnginePredictive, ForecastOnlyExplainsButDoesNotScale) {
   EXPECT_EQ(p["status"], "inactive");
   EXPECT_EQ(p["forecast"]["capacity"], 50);  // recent mean 500 / 10
   EXPECT_NE(p["reason"].get<std::string>().find("forecast only"), std::string::npos);
+  // Exposed on /metrics although it does not scale.
+  std::string text = h.engine->metrics_text();
+  EXPECT_NE(text.find("tide_forecast_load{group=\"p\",policy=\"ahead\"} 500\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("tide_forecast_capacity{group=\"p\",policy=\"ahead\"} 50\n"),
+            std::string::npos)
+      << text;
+  // A group that leaves the config takes its forecast gauges along.
+  ASSERT_TRUE(h.engine->reload(parse(config_yaml(group_yaml("q", "15s", total_policy("load"))))));
+  text = h.engine->metrics_text();
+  EXPECT_EQ(text.find("tide_forecast_capacity{group=\"p\""), std::string::npos) << text;
+  EXPECT_NE(text.find("# TYPE tide_forecast_capacity gauge"), std::string::npos);
 }
 
 // ---- reload ---------------------------------------------------------------------------------

@@ -90,6 +90,18 @@ void EngineMetrics::remove_group(std::string_view group) {
   std::lock_guard lock(mu_);
   auto it = groups_.find(group);
   if (it != groups_.end()) groups_.erase(it);
+  std::erase_if(forecasts_, [&](const auto& entry) { return entry.first.first == group; });
+}
+
+void EngineMetrics::set_policy_forecast(std::string_view group, std::string_view policy,
+                                        double peak_load, int capacity) {
+  std::lock_guard lock(mu_);
+  forecasts_[{std::string(group), std::string(policy)}] = {peak_load, capacity};
+}
+
+void EngineMetrics::clear_policy_forecast(std::string_view group, std::string_view policy) {
+  std::lock_guard lock(mu_);
+  forecasts_.erase({std::string(group), std::string(policy)});
 }
 
 void EngineMetrics::count_decision(std::string_view group, std::string_view reason,
@@ -187,6 +199,19 @@ std::string EngineMetrics::render() const {
       out +=
           fmt::format("{}{{group=\"{}\"}} {}\n", def.name, escape_label_value(group), def.get(g));
     }
+  }
+
+  header(out, "tide_forecast_load", "gauge",
+         "Peak load a predictive policy's last forecast expects over its lead time.");
+  for (const auto& [key, f] : forecasts_) {
+    out += fmt::format("tide_forecast_load{{group=\"{}\",policy=\"{}\"}} {}\n",
+                       escape_label_value(key.first), escape_label_value(key.second), f.first);
+  }
+  header(out, "tide_forecast_capacity", "gauge",
+         "Capacity a predictive policy's last forecast asks for (also with forecast_only).");
+  for (const auto& [key, f] : forecasts_) {
+    out += fmt::format("tide_forecast_capacity{{group=\"{}\",policy=\"{}\"}} {}\n",
+                       escape_label_value(key.first), escape_label_value(key.second), f.second);
   }
 
   header(out, "tide_target_unexpected_exits_total", "counter",

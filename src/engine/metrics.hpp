@@ -40,6 +40,12 @@ class EngineMetrics {
   void set_group_flags(std::string_view group, bool paused, bool overridden);
   void set_group_failures(std::string_view group, int consecutive_failures);
   void remove_group(std::string_view group);  // a group left the config: drop its gauges
+  // The last forecast of a group's predictive policy: the peak load it expects over its lead time
+  // and the capacity that load needs (also with forecast_only, which does not scale on it).
+  // clear_policy_forecast: the policy has no forecast now (no history yet, a gap).
+  void set_policy_forecast(std::string_view group, std::string_view policy, double peak_load,
+                           int capacity);
+  void clear_policy_forecast(std::string_view group, std::string_view policy);
 
   // One evaluation that produced a decision. reason: the bound_by stage, "override", or the type
   // of the winning policy; direction: up, down, none; outcome: unchanged, applied, failed,
@@ -66,6 +72,7 @@ class EngineMetrics {
 
   mutable std::mutex mu_;
   std::map<std::string, GroupGauges, std::less<>> groups_;
+  std::map<Key2, std::pair<double, int>> forecasts_;  // (group, policy) -> peak load, capacity
   std::map<Key4, std::uint64_t> decisions_;
   std::map<Key4, std::uint64_t> actions_;
   std::map<std::string, std::uint64_t, std::less<>> source_errors_;
