@@ -195,8 +195,8 @@ void Metrics::end_step() {
     prev_step_ok_ = false;
   }
 
-  const CurvePoint p{trace_->time_at(index_), load_, std::max(demand_, 0),
-                     std::max(step_min_ready_, 0), desired_};
+  const CurvePoint p{trace_->time_at(index_),      load_,    std::max(demand_, 0),
+                     std::max(step_min_ready_, 0), desired_, forecast_};
   const bool last = index_ + 1 >= trace_->size();
 
   // Curve bucket: max demand, min supply, desired at the end, mean load of non-gap steps.
@@ -208,6 +208,7 @@ void Metrics::end_step() {
     bucket_.demand = std::max(bucket_.demand, p.demand);
     bucket_.supply = std::min(bucket_.supply, p.supply);
     bucket_.desired = p.desired;
+    bucket_.forecast = std::max(bucket_.forecast, p.forecast);
   }
   if (!std::isnan(load_)) {
     bucket_load_ += load_;

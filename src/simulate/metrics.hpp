@@ -189,6 +189,10 @@ class Metrics {
 
   void end_step();
 
+  // The capacity the forecast asks for from now on (-1: none), until the next call.
+  void set_forecast(int capacity) { forecast_ = capacity; }
+  int forecast() const { return forecast_; }
+
   // Fills elasticity, slo (from `work`), curve and worst windows of `out`.
   void finish(const WorkQueue& work, PolicyResult& out);
 
@@ -214,6 +218,7 @@ class Metrics {
   int step_min_ready_ = -1;
   long long step_short_ms_ = 0;
   int desired_ = 0;
+  int forecast_ = -1;
 
   // Elasticity sums over non-gap ticks.
   long long time_ms_ = 0;

@@ -1,5 +1,6 @@
 // The predictive policy in the simulator: forecast tracks, their use by decide(), and the
 // measured (held-out) part of a replay.
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 #include <vector>
@@ -19,7 +20,7 @@ using std::chrono::seconds;
 // 2024-01-01T00:00:00Z.
 const TimePoint kStart = from_unix_seconds(1'704'067'200);
 
-// `days` of a daily pattern at 1-minute steps: 100 .. 1900 load units, peak at 18:00.
+// `days` of a daily pattern at 1-minute steps: 100 .. 1900 load units, peak at 06:00.
 Trace daily_trace(int days) {
   Trace t;
   t.start = kStart;
@@ -143,6 +144,36 @@ TEST(PredictiveReplay, ForecastOnlyChangesNothing) {
   const PolicyResult b = simulate_group(t, model(), plain);
   EXPECT_EQ(a.cost.money, b.cost.money);
   EXPECT_EQ(a.scale_out, b.scale_out);
+}
+
+// The chart curve carries the forecast's capacity (forecast_only included): none before the first
+// forecast, then about what the forecast load needs (ceil(load / 100) over the lead time, so within
+// the pattern's 1..19 instances); a group without a predictive policy has none.
+TEST(PredictiveReplay, CurveCarriesTheForecastCapacity) {
+  const Trace t = daily_trace(3);
+  GroupSpec g = group(true);
+  std::get<PredictiveSpec>(g.policies[1].spec).forecast_only = true;
+  const PolicyResult r = simulate_group(t, model(), g);
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  ASSERT_FALSE(r.curve.empty());
+  EXPECT_EQ(r.curve.front().forecast, -1) << "no history at the start";
+  int with = 0;
+  for (const CurvePoint& p : r.curve) {
+    if (p.forecast < 0) continue;
+    ++with;
+    EXPECT_GE(p.forecast, 1);
+    EXPECT_LE(p.forecast, 20);
+  }
+  EXPECT_GT(with, static_cast<int>(r.curve.size()) / 2);
+  // At the daily peak (06:00 on day 3) the forecast asks for the peak's 19 instances.
+  const TimePoint peak = kStart + hours(48 + 6);
+  const auto at_peak = std::find_if(r.curve.begin(), r.curve.end(),
+                                    [&](const CurvePoint& p) { return p.at >= peak; });
+  ASSERT_NE(at_peak, r.curve.end());
+  EXPECT_EQ(at_peak->forecast, 19);
+
+  const PolicyResult plain = simulate_group(t, model(), group(false));
+  for (const CurvePoint& p : plain.curve) ASSERT_EQ(p.forecast, -1);
 }
 
 TEST(PredictiveReplay, NeedsATotalRateSource) {

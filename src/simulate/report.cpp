@@ -511,7 +511,9 @@ struct YScale {
 };
 YScale y_scale(const Series& s) {
   int peak = 1;
-  for (const CurvePoint& p : s.points) peak = std::max({peak, p.demand, p.supply, p.desired});
+  for (const CurvePoint& p : s.points) {
+    peak = std::max({peak, p.demand, p.supply, p.desired, p.forecast});
+  }
   const double raw = std::max(1.0, std::ceil(peak * 1.05) / 5.0);
   const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
   int step = 1;
@@ -551,7 +553,7 @@ std::string plot_paths(const Series& s, int top) {
   const auto& pts = s.points;
   const auto& x = s.x;
   const std::size_t n = pts.size();
-  std::string gaps, area, shortfall, supply, capacity, demand;
+  std::string gaps, area, shortfall, supply, capacity, demand, forecast;
   auto y = [&](int v) { return top - std::max(0, v); };
   for (std::size_t i = 0; i < n;) {  // gaps, merged into runs
     if (!is_gap(pts[i])) {
@@ -575,6 +577,11 @@ std::string plot_paths(const Series& s, int top) {
     area += fmt::format("V{}H{}", y(p.supply), coord(x[i + 1]));
     supply += fmt::format("V{}H{}", y(p.supply), coord(x[i + 1]));
     capacity += fmt::format("V{}H{}", y(p.desired), coord(x[i + 1]));
+    if (p.forecast >= 0) {  // broken where there is no forecast
+      const bool joined = i > 0 && pts[i - 1].forecast >= 0;
+      forecast += joined ? fmt::format("V{}H{}", y(p.forecast), coord(x[i + 1]))
+                         : fmt::format("M{},{}H{}", coord(x[i]), y(p.forecast), coord(x[i + 1]));
+    }
     if (is_gap(p)) {
       in_demand = false;
       continue;
@@ -596,20 +603,29 @@ std::string plot_paths(const Series& s, int top) {
   out += fmt::format(R"(<path class="line capacity" d="{}"/>)", capacity);
   out += fmt::format(R"(<path class="line supply" d="{}"/>)", supply);
   if (!demand.empty()) out += fmt::format(R"(<path class="line demand" d="{}"/>)", demand);
+  // On top: it mostly runs along the capacity it drives.
+  if (!forecast.empty()) out += fmt::format(R"(<path class="line forecast" d="{}"/>)", forecast);
   return out;
 }
 
-// The chart's data for the page's JS (hover read-out): x, demand (null in gaps), supply, capacity.
+// The chart's data for the page's JS (hover read-out): x, demand (null in gaps), supply, capacity
+// and, for a group with a predictive policy, the forecast's capacity (null without a forecast).
 std::string series_json(const Series& s) {
   nlohmann::json x = nlohmann::json::array(), d = nlohmann::json::array(),
-                 sup = nlohmann::json::array(), cap = nlohmann::json::array();
+                 sup = nlohmann::json::array(), cap = nlohmann::json::array(),
+                 fc = nlohmann::json::array();
+  bool any_forecast = false;
   for (double v : s.x) x.push_back(v);
   for (const CurvePoint& p : s.points) {
     d.push_back(is_gap(p) ? nlohmann::json() : nlohmann::json(p.demand));
     sup.push_back(p.supply);
     cap.push_back(p.desired);
+    fc.push_back(p.forecast >= 0 ? nlohmann::json(p.forecast) : nlohmann::json());
+    any_forecast |= p.forecast >= 0;
   }
-  std::string text = nlohmann::json{{"x", x}, {"d", d}, {"s", sup}, {"c", cap}}.dump();
+  nlohmann::json data{{"x", x}, {"d", d}, {"s", sup}, {"c", cap}};
+  if (any_forecast) data["f"] = std::move(fc);
+  std::string text = data.dump();
   // Inside <script>: never let the data close the element.
   std::string safe;
   for (char c : text) safe += c == '<' ? std::string("\\u003c") : std::string(1, c);
@@ -741,11 +757,16 @@ std::string results_table(const SimulationReport& r) {
   return out;
 }
 
-std::string legend() {
-  return R"(<div class="legend">)"
-         R"(<span><i class="sw demand"></i>demand (instances needed)</span>)"
-         R"(<span><i class="sw supply"></i>supply (ready instances)</span>)"
-         R"(<span><i class="sw capacity"></i>capacity (desired: ready + booting)</span>)"
+// `forecast`: some policy has a forecast curve.
+std::string legend(bool forecast) {
+  return std::string(
+             R"(<div class="legend">)"
+             R"(<span><i class="sw demand"></i>demand (instances needed)</span>)"
+             R"(<span><i class="sw supply"></i>supply (ready instances)</span>)"
+             R"(<span><i class="sw capacity"></i>capacity (desired: ready + booting)</span>)") +
+         (forecast ? R"(<span><i class="sw forecast"></i>forecast (the capacity a predictive )"
+                     R"(policy's forecast asks for)</span>)"
+                   : "") +
          R"(<span><i class="sw short"></i>under-provisioned</span>)"
          R"(<span><i class="sw gap"></i>no data (gap in the trace)</span>)"
          R"(<span class="note">times in UTC</span>)"
@@ -827,7 +848,7 @@ std::string policy_section(const SimulationReport& r, std::size_t index) {
 }
 
 constexpr std::string_view kCss = R"css(
-:root{--demand:#111827;--supply:#2563eb;--capacity:#d97706;--short:#dc2626;--gap:#9ca3af;
+:root{--demand:#111827;--supply:#2563eb;--capacity:#d97706;--forecast:#7c3aed;--short:#dc2626;--gap:#9ca3af;
 --ink:#111827;--muted:#6b7280;--line:#e5e7eb;--bg:#f5f7fa}
 *{box-sizing:border-box}
 body{margin:0;background:var(--bg);color:var(--ink);
@@ -875,6 +896,7 @@ border-radius:2px}
 .sw.demand{height:0;border-top:2px solid var(--demand);vertical-align:3px}
 .sw.supply{background:rgba(37,99,235,.15);border-top:2px solid var(--supply)}
 .sw.capacity{height:0;border-top:2px dashed var(--capacity);vertical-align:3px}
+.sw.forecast{height:0;border-top:2px dotted var(--forecast);vertical-align:3px}
 .sw.short{background:rgba(220,38,38,.4)}
 .sw.gap{background:rgba(156,163,175,.35)}
 .legend.top{position:sticky;top:0;z-index:2;background:var(--bg);padding:8px 0;margin:0 0 8px}
@@ -900,6 +922,7 @@ padding:2px 8px;cursor:pointer;color:#1f2937}
 .chart .demand{stroke:var(--demand);stroke-width:1.6}
 .chart .supply{stroke:var(--supply);stroke-width:1.3}
 .chart .capacity{stroke:var(--capacity);stroke-width:1.3;stroke-dasharray:5 3}
+.chart .forecast{stroke:var(--forecast);stroke-width:1.6;stroke-dasharray:2 2}
 .chart .supply-area{fill:var(--supply);fill-opacity:.12}
 .chart .short{fill:var(--short);fill-opacity:.4}
 .chart .gap{fill:var(--gap);fill-opacity:.3}
@@ -1028,7 +1051,8 @@ constexpr std::string_view kScript = R"js(
     var d = c.data.d[lo];
     c.tip.textContent = when(c.origin + xs[lo] * c.step) + "  \u00b7  " +
       (d === null ? "no data" : "demand " + d) + "  \u00b7  ready " + c.data.s[lo] +
-      "  \u00b7  capacity " + c.data.c[lo];
+      "  \u00b7  capacity " + c.data.c[lo] +
+      (c.data.f && c.data.f[lo] !== null ? "  \u00b7  forecast " + c.data.f[lo] : "");
     c.tip.hidden = false;
     var box = c.el.getBoundingClientRect(), left = ev.clientX - box.left + 14;
     if (left + c.tip.offsetWidth > box.width) left = ev.clientX - box.left - c.tip.offsetWidth - 14;
@@ -1128,8 +1152,12 @@ std::string render_html(const SimulationReport& report) {
          "policy's (metrics floored at 0.001); above 1 is more elastic</dd>"
          "</dl></section>\n";
   // One legend for every chart: the colors are the same for every policy.
-  out += R"(<div class="legend top">)" +
-         legend().substr(std::string_view(R"(<div class="legend">)").size());
+  out +=
+      R"(<div class="legend top">)" +
+      legend(std::any_of(report.policies.begin(), report.policies.end(), [](const PolicyResult& p) {
+        return std::any_of(p.curve.begin(), p.curve.end(),
+                           [](const CurvePoint& c) { return c.forecast >= 0; });
+      })).substr(std::string_view(R"(<div class="legend">)").size());
   out += "\n";
   for (std::size_t i = 0; i < report.policies.size(); ++i) {
     out += policy_section(report, i);

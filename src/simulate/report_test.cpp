@@ -341,6 +341,29 @@ TEST(ReportHtml, TableChartsAndWorstWindows) {
   EXPECT_NE(html.find("web-cpu</a><span class=\"kind\">group</span>"), std::string::npos);
 }
 
+// A policy with a forecast gets a forecast line (broken where it has none), the legend names it
+// and the hover data carries it; without any forecast neither appears.
+TEST(ReportHtml, ForecastCurveOnlyWhereAPolicyHasOne) {
+  SimulationReport r = sample_report();
+  const std::string without = render_html(r);
+  EXPECT_EQ(count(without, "class=\"line forecast\""), 0u);
+  EXPECT_EQ(count(without, "class=\"sw forecast\""), 0u);
+  EXPECT_EQ(count(without, "\"f\":["), 0u);
+
+  PolicyResult& web = r.policies[1];
+  for (std::size_t i = 0; i < web.curve.size(); ++i) {
+    web.curve[i].forecast = i < 100 ? -1 : web.curve[i].demand + 1;  // none for the first 100
+  }
+  const std::string html = render_html(r);
+  EXPECT_EQ(count(html, "class=\"sw forecast\""), 1u);
+  EXPECT_EQ(count(html, "class=\"line forecast\""), 1u) << "the main chart of web-cpu only";
+  EXPECT_EQ(count(html, "\"f\":[null,"), 1u);
+  // The path starts where the forecast does (x = 400 steps: bucket 100 of 4 minutes), at
+  // demand + 1 instances, on a y axis whose top is above every value.
+  const std::size_t at = html.find("class=\"line forecast\" d=\"M400,");
+  EXPECT_NE(at, std::string::npos);
+}
+
 TEST(ReportHtml, MainChartSplicesTheWorstWindowsAtFullResolution) {
   const SimulationReport r = sample_report();
   const std::string html = render_html(r);

@@ -41,6 +41,9 @@ struct CurvePoint {
   int demand = 0;   // max d_t
   int supply = 0;   // min s_t (ready)
   int desired = 0;  // the policy's capacity (ready + booting) at the end of the bucket
+  // The capacity the group's predictive policies' forecasts asked for (the largest; also with
+  // forecast_only), the highest in the bucket; -1 without a forecast.
+  int forecast = -1;
 };
 
 // A stretch of the trace at full resolution, kept for the report's zoom: the worst periods by

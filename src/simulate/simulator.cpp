@@ -223,6 +223,20 @@ struct ReplayInput {
   std::vector<std::shared_ptr<const ForecastTrack>> tracks;  // per policy: predictive only
 };
 
+// The capacity the group's predictive policies' forecasts ask for in `decision` (the largest;
+// forecast_only included), -1 when none has a forecast.
+int forecast_capacity(const GroupSpec& group, const Decision& decision) {
+  int out = -1;
+  for (std::size_t p = 0; p < group.policies.size(); ++p) {
+    if (group.policies[p].type() != PolicyType::kPredictive) continue;
+    const Proposal& proposal = decision.proposals[p];
+    if (proposal.reason == Reason::kForecast || proposal.reason == Reason::kForecastOnly) {
+      out = std::max(out, proposal.forecast_capacity);
+    }
+  }
+  return out;
+}
+
 PolicyResult replay(const ReplayInput& in, PolicyResult result) {
   const Trace& trace = *in.trace;
   const WorkloadModel& model = *in.model;
@@ -266,6 +280,11 @@ PolicyResult replay(const ReplayInput& in, PolicyResult result) {
   const double util_scale = 100.0 / (cap * static_cast<double>(tick) * 1e-3);
   const DemandOf demand_of_load(cap);
 
+  const bool predictive =
+      group != nullptr &&
+      std::any_of(group->policies.begin(), group->policies.end(),
+                  [](const PolicySpec& p) { return p.type() == PolicyType::kPredictive; });
+
   long long t = 0;
   long long until_decision = 0;
   const std::size_t n = trace.size();
@@ -278,7 +297,9 @@ PolicyResult replay(const ReplayInput& in, PolicyResult result) {
       // The held-out part starts: what came before only warmed the group up.
       fleet.rebill(t);
       meter = BillingMeter(model);
+      const int forecast = metrics.forecast();
       metrics = Metrics(trace);
+      metrics.set_forecast(forecast);
       work.reset_counts();
       result.decisions = 0;
       result.scale_out = 0;
@@ -307,6 +328,7 @@ PolicyResult replay(const ReplayInput& in, PolicyResult result) {
           const Decision decision = decide(*group, obs, history, now);
           if (*in.observer) (*in.observer)(*group, obs, history, now, decision);
           record(*group, obs, decision, /*applied=*/true, history);
+          if (predictive) metrics.set_forecast(forecast_capacity(*group, decision));
           ++result.decisions;
           if (decision.desired > current) {
             ++result.scale_out;
