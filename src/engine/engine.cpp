@@ -1041,18 +1041,16 @@ void Engine::update_forecasts(Group& group, const Plan& plan, TimePoint now) {
     }
     const MetricReading& reading = group.readings[i];
     if (reading.ok) f.runner->observe(now, reading.value);
-    if (f.runner->due(now)) {
-      f.runner->refresh(now);
-      // Completed buckets not yet in the store.
+    // Every bucket goes to the store as soon as it is complete (not only at a refresh), so a crash
+    // loses at most the bucket in progress.
+    const long long current = f.runner->bucket_of(now);
+    if (current - 1 > f.persisted && f.runner->newest_bucket()) {
       std::vector<MetricPoint> fresh;
-      const long long current = f.runner->bucket_of(now);
-      const auto newest = f.runner->newest_bucket();
-      if (newest) {
-        const long long from = std::max(
-            f.persisted + 1, current - static_cast<long long>(f.runner->shape().max_history));
-        for (long long k = from; k < current; ++k) {
-          if (auto mean = f.runner->bucket_value(k))
-            fresh.push_back({f.runner->bucket_start(k), *mean});
+      const long long from = std::max(
+          f.persisted + 1, current - static_cast<long long>(f.runner->shape().max_history));
+      for (long long k = from; k < current; ++k) {
+        if (auto value = f.runner->bucket_value(k)) {
+          fresh.push_back({f.runner->bucket_start(k), *value});
         }
       }
       if (auto put = store_.put_metric_points(group.name, f.series, fresh); !put) {
@@ -1060,12 +1058,14 @@ void Engine::update_forecasts(Group& group, const Plan& plan, TimePoint now) {
         log_->warn("could not store a predictive policy's history",
                    {{"group", group.name}, {"error", put.error().message}});
       } else {
-        f.persisted = std::max(f.persisted, current - 1);
-        if (auto pruned =
-                store_.prune_metric_points(group.name, f.series, now - p->forecast.history);
-            !pruned) {
-          metrics_.count_store_error("prune_metric_points");
-        }
+        f.persisted = current - 1;
+      }
+    }
+    if (f.runner->due(now)) {
+      f.runner->refresh(now);
+      if (auto pruned = store_.prune_metric_points(group.name, f.series, now - p->forecast.history);
+          !pruned) {
+        metrics_.count_store_error("prune_metric_points");
       }
       const ForecastView& v = f.runner->view();
       log_->debug(

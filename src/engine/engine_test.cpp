@@ -884,6 +884,23 @@ TEST(EnginePredictive, ForecastsFromStoredHistoryAcrossRestarts) {
   EXPECT_EQ(first.account["forecasts"][0]["model"], "seasonal-naive-daily");
 }
 
+// A completed history bucket reaches the store at once, not at the next (hourly) refresh: tide
+// killed between refreshes loses at most the bucket in progress.
+TEST(EnginePredictive, CompletedBucketsAreStoredBeforeTheNextRefresh) {
+  Harness h;
+  h.start(
+      config_yaml(group_yaml("p", "1m",
+                             "      - { name: ahead, type: predictive, metric: load, target: 10,\n"
+                             "          resolution: 5m, forecast_interval: 1h }\n")));
+  h.world.source("load")->value = 100;
+  for (int i = 0; i < 31; ++i) {  // 30 minutes: six buckets complete, no second refresh
+    h.eval("p");
+    h.clock.advance(1min);
+  }
+  EXPECT_GE(h.store.metric_point_count("p"), 5u);
+  EXPECT_LE(h.store.metric_point_count("p"), 6u);
+}
+
 TEST(EnginePredictive, ForecastOnlyExplainsButDoesNotScale) {
   Harness h;
   h.start(config_yaml(group_yaml(
