@@ -245,7 +245,9 @@ std::string winners_yaml(const TuneReport& r) {
 }
 
 std::string render_tune_html(const TuneReport& r) {
-  static const char* kColors[] = {"#2563eb", "#d97706", "#7c3aed", "#059669", "#dc2626"};
+  // One per family (seven today), distinct on a white background.
+  static const char* kColors[] = {"#2563eb", "#d97706", "#7c3aed", "#059669",
+                                  "#dc2626", "#0891b2", "#db2777", "#4b5563"};
   std::string page = fmt::format(
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>tide tune: "
       "{}</title><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><style>{}"
