@@ -222,6 +222,8 @@ table.t th,table.t td{padding:5px 9px;text-align:right;white-space:nowrap;
 border-bottom:1px solid var(--line)}
 table.t th:first-child,table.t td.l{text-align:left}
 table.t td.w{text-align:left;white-space:normal;min-width:220px;max-width:360px}
+table.t tr.with-cfg td{border-bottom:none}
+table.t tr.cfg td{text-align:left;white-space:normal;font-size:12px;color:#4b5563;padding-top:0}
 .card{overflow-x:auto}
 table.t thead th{font-size:12px;color:#4b5563}
 td.bar{background-repeat:no-repeat;background-position:right 2px center;

@@ -265,22 +265,23 @@ std::string render_tune_html(const TuneReport& r) {
       "<div class=\"card\"><h2>The cheapest configuration per family</h2><table class=\"t\">"
       "<thead><tr><th>family</th><th>tried</th><th>meet SLO</th><th>tune money</th><th>tune "
       "under %</th><th>held-out money</th><th>held-out under %</th><th>held-out late %</th>"
-      "<th>held-out SLO</th><th>configuration</th></tr></thead><tbody>";
+      "<th>held-out SLO</th></tr></thead><tbody>";
   double max_money = 0;
   for (const TuneFamily& f : r.families) max_money = std::max(max_money, f.held_out.money);
   for (const TuneFamily& f : r.families) {
     const TuneCandidate* b = best_of(f);
     if (b == nullptr) {
       page += fmt::format(
-          "<tr><td class=\"l\">{}</td><td>{}/{}</td><td>0</td><td colspan=\"7\" class=\"l\">no "
+          "<tr><td class=\"l\">{}</td><td>{}/{}</td><td>0</td><td colspan=\"6\" class=\"l\">no "
           "configuration meets the SLO</td></tr>",
           html_escape(f.name), f.candidates.size(), f.grid);
       continue;
     }
     page += fmt::format(
-        "<tr><td class=\"l\">{}</td><td>{}/{}</td><td>{}</td><td>{}</td><td>{}</td><td "
+        "<tr class=\"with-cfg\"><td "
+        "class=\"l\">{}</td><td>{}/{}</td><td>{}</td><td>{}</td><td>{}</td><td "
         "class=\"bar\" style=\"--bar:{:.1f}%\">{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}"
-        "</td><td class=\"w\">{}</td></tr>",
+        "</td></tr><tr class=\"cfg\"><td></td><td colspan=\"8\">{}</td></tr>",
         html_escape(f.name), f.candidates.size(), f.grid, meeting(f), money(b->tune.money),
         pct(b->tune.under_pct), max_money > 0 ? 100 * f.held_out.money / max_money : 0,
         money(f.held_out.money), pct(f.held_out.under_pct), pct(f.held_out.late_pct),
