@@ -23,21 +23,6 @@ py=/usr/bin/python3
 fake="$src/tests/aws/fake_aws.py"
 pids=()
 
-# stop SECONDS PID...: SIGTERM to each, then SIGKILL to each that has not exited within SECONDS.
-stop() {
-  local limit=$1 pid
-  shift
-  for pid in "$@"; do kill -TERM "$pid" 2>/dev/null; done
-  for pid in "$@"; do
-    for _ in $(seq 1 $((limit * 10))); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-  done
-}
-
 cleanup() { [ ${#pids[@]} -eq 0 ] || stop 5 "${pids[@]}"; }
 
 # A setup problem: report it with a log and stop (counted as a failure).

@@ -20,17 +20,6 @@ range_of() {
   esac
 }
 
-short_copy() {
-  local name="$1" range from to
-  range=$(range_of "$name")
-  sed "s#path: \.\./traces/#path: $src/traces/#" "$src/examples/simulate-$name.yaml" >"$work/$name.yaml"
-  if [ -n "$range" ]; then
-    from="${range%|*}"
-    to="${range#*|}"
-    sed -i "s#^trace:\$#trace:\n  from: \"$from\"\n  to: \"$to\"#" "$work/$name.yaml"
-  fi
-}
-
 forecasters="auto holt-winters-additive-weekly holt-winters-additive-daily seasonal-naive-weekly
 seasonal-naive-daily regression holt-winters-multiplicative-weekly
 holt-winters-multiplicative-daily recent-mean"
@@ -38,7 +27,7 @@ holt-winters-multiplicative-daily recent-mean"
 for file in "$src"/examples/simulate-*.yaml; do
   name=$(basename "$file" .yaml)
   name=${name#simulate-}
-  short_copy "$name"
+  scenario_copy "$name" "$(range_of "$name")"
   scenario="$work/$name.yaml"
   if ! "$tide" forecast "$scenario" >"$work/$name.txt" 2>"$work/$name.err"; then
     fail "$name: exited non-zero: $(cat "$work/$name.err")"

@@ -16,6 +16,13 @@
 #                     with a time limit, adds its OK and FAILED tests to the counters, fails LABEL
 #                     when it timed out, exited non-zero without a failed test, or ran nothing,
 #                     prints the log's other lines when it did not pass, and a count line
+#   stop SECONDS PID...
+#                     SIGCONT and SIGTERM to each (a stopped process must wake up to exit), then
+#                     SIGKILL to each that has not exited within SECONDS, and reaps it
+#   scenario_copy NAME [FROM|TO]
+#                     writes $work/NAME.yaml: examples/simulate-NAME.yaml with an absolute trace
+#                     path and, when given and not empty, the trace range FROM .. TO (written like
+#                     the trace's times)
 
 # shellcheck disable=SC2034  # tide, src, work and the counters are for the sourcing script
 _usage="usage: $(basename "$0") TIDE_BINARY SOURCE_DIR"
@@ -57,6 +64,31 @@ run_gtests() {
   fi
   [ "$rc" -eq 0 ] || grep -vE '^\[ *(RUN|OK) *\]' "$log" | head -80
   echo "$label: $ok passed, $bad failed"
+}
+
+stop() {
+  local limit=$1 pid
+  shift
+  for pid in "$@"; do
+    kill -CONT "$pid" 2>/dev/null
+    kill -TERM "$pid" 2>/dev/null
+  done
+  for pid in "$@"; do
+    for _ in $(seq 1 $((limit * 10))); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+  done
+}
+
+scenario_copy() {
+  local name=$1 range=${2:-}
+  sed "s#path: \.\./traces/#path: $src/traces/#" "$src/examples/simulate-$name.yaml" >"$work/$name.yaml"
+  if [ -n "$range" ]; then
+    sed -i "s#^trace:\$#trace:\n  from: \"${range%|*}\"\n  to: \"${range#*|}\"#" "$work/$name.yaml"
+  fi
 }
 
 summary() {

@@ -30,10 +30,8 @@ browser() {
 }
 
 # The report of a two-day WorldCup 98 run: every preset, a hand-written group, worst windows.
-sed -e "s#path: \.\./traces/#path: $src/traces/#" \
-  -e "s#^trace:\$#trace:\n  from: \"1998-06-29 00:00:00\"\n  to: \"1998-07-01 00:00:00\"#" \
-  "$src/examples/simulate-worldcup98.yaml" >"$work/scenario.yaml"
-if ! "$tide" simulate --report "$work/report.html" "$work/scenario.yaml" >"$work/table.txt" 2>&1; then
+scenario_copy worldcup98 "1998-06-29 00:00:00|1998-07-01 00:00:00"
+if ! "$tide" simulate --report "$work/report.html" "$work/worldcup98.yaml" >"$work/table.txt" 2>&1; then
   fail "tide simulate --report: $(cat "$work/table.txt")"
   echo "report_chromium: $passes passed, $failures failed"
   exit 1

@@ -9,14 +9,6 @@ set -uo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$@"
 
-# scenario NAME FROM TO: a copy of examples/simulate-NAME.yaml cut to [FROM, TO).
-scenario() {
-  local name="$1" from="$2" to="$3"
-  sed -e "s#path: \.\./traces/#path: $src/traces/#" \
-    -e "s#^trace:\$#trace:\n  from: \"$from\"\n  to: \"$to\"#" \
-    "$src/examples/simulate-$name.yaml" >"$work/$name.yaml"
-}
-
 # check NAME SAMPLE MIN_PER_POLICY: dump, replay each situation through tide decide, compare.
 check() {
   local name="$1" sample="$2" min="$3" count=0 bad=0
@@ -83,11 +75,11 @@ EOF
 
 # WorldCup 98: hpa, aws-target-tracking and kpa presets plus a hand-written target-tracking and
 # queue group, on two match days (flash crowds: scale-outs, stabilization and rate limits).
-scenario worldcup98 "1998-06-29 00:00:00" "1998-07-01 00:00:00"
+scenario_copy worldcup98 "1998-06-29 00:00:00|1998-07-01 00:00:00"
 check worldcup98 397 5
 
 # NASA: local times, log gaps (no-data readings) and a different hand-written group.
-scenario nasa "1995-07-27 00:00" "1995-07-30 00:00"
+scenario_copy nasa "1995-07-27 00:00|1995-07-30 00:00"
 check nasa 613 5
 
 summary simulate_decide

@@ -21,18 +21,6 @@ range_of() {
   esac
 }
 
-# short_copy NAME: writes $work/NAME.yaml, the example with an absolute trace path and the range.
-short_copy() {
-  local name="$1" range from to
-  range=$(range_of "$name")
-  sed "s#path: \.\./traces/#path: $src/traces/#" "$src/examples/simulate-$name.yaml" >"$work/$name.yaml"
-  if [ -n "$range" ]; then
-    from="${range%|*}"
-    to="${range#*|}"
-    sed -i "s#^trace:\$#trace:\n  from: \"$from\"\n  to: \"$to\"#" "$work/$name.yaml"
-  fi
-}
-
 # check_json FILE: every policy has every key the issue lists, as a number (or the name/kind).
 check_json() {
   python3 - "$1" <<'EOF'
@@ -86,7 +74,7 @@ done
 [ ${#scenarios[@]} -ge 6 ] || fail "expected at least 6 examples/simulate-*.yaml, found ${#scenarios[@]}"
 
 for name in "${scenarios[@]}"; do
-  short_copy "$name"
+  scenario_copy "$name" "$(range_of "$name")"
   scenario="$work/$name.yaml"
 
   # The table: every preset and every policy of the JSON as a row.

@@ -16,25 +16,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$@"
 bin="$(dirname "$tide")/tide_integration_tests"
 pids=()
 
-# stop SECONDS PID...: SIGCONT and SIGTERM to each (a stopped server must wake up to exit), then
-# SIGKILL to each that has not exited within SECONDS.
-stop() {
-  local limit=$1 pid
-  shift
-  for pid in "$@"; do
-    kill -CONT "$pid" 2>/dev/null
-    kill -TERM "$pid" 2>/dev/null
-  done
-  for pid in "$@"; do
-    for _ in $(seq 1 $((limit * 10))); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-  done
-}
-
 cleanup() { stop 5 "${pids[@]}"; }
 
 # A setup problem: report it with the server's log and stop (counted as a failure).

@@ -9,8 +9,8 @@ set -uo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$@"
 
+scenario_copy nasa
 scenario="$work/nasa.yaml"
-sed "s#path: \.\./traces/#path: $src/traces/#" "$src/examples/simulate-nasa.yaml" >"$scenario"
 range=(--from "1995-07-03 00:00" --to "1995-07-06 00:00")
 small=(--samples 3 --refine 2 "${range[@]}" --slo "under_provisioned_time_pct <= 5")
 
