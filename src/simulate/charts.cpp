@@ -247,4 +247,16 @@ footer{color:var(--muted);font-size:12px;margin-top:24px}
 )css";
 }
 
+std::string chart_page_start(std::string_view title) {
+  return fmt::format(
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><meta "
+      "name=\"viewport\" content=\"width=device-width,initial-scale=1\"><style>{}</style></head>"
+      "<body><main>",
+      html_escape(title), charts_css());
+}
+
+std::string_view chart_page_end() {
+  return "</main></body></html>\n";
+}
+
 }  // namespace tide::sim

@@ -43,4 +43,9 @@ std::string scatter_chart(const std::vector<ScatterSeries>& series, std::string_
 // The CSS the charts and the pages' tables use.
 std::string_view charts_css();
 
+// The start of a self-contained page titled `title` (escaped here) with charts_css(), up to the
+// opening <main>; the page ends with chart_page_end().
+std::string chart_page_start(std::string_view title);
+std::string_view chart_page_end();
+
 }  // namespace tide::sim

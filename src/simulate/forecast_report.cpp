@@ -97,11 +97,7 @@ nlohmann::ordered_json forecast_report_to_json(const ForecastReport& r) {
 }
 
 std::string render_forecast_html(const ForecastReport& r) {
-  std::string page = fmt::format(
-      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>tide forecast: "
-      "{}</title><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><style>{}"
-      "</style></head><body><main>",
-      html_escape(r.scenario), charts_css());
+  std::string page = chart_page_start("tide forecast: " + r.scenario);
   page += fmt::format(
       "<h1>tide forecast: {}</h1><p class=\"meta\">trace {}, {} buckets of {} from {}. Each "
       "forecaster refits every {} on the last {} of history; its forecast is used until the next "
@@ -160,7 +156,7 @@ std::string render_forecast_html(const ForecastReport& r) {
                    "load", 4000));
   }
   page += "<footer>Made by tide forecast. Self-contained: no scripts, no external assets.</footer>";
-  page += "</main></body></html>\n";
+  page += chart_page_end();
   return page;
 }
 

@@ -248,11 +248,7 @@ std::string render_tune_html(const TuneReport& r) {
   // One per family (seven today), distinct on a white background.
   static const char* kColors[] = {"#2563eb", "#d97706", "#7c3aed", "#059669",
                                   "#dc2626", "#0891b2", "#db2777", "#4b5563"};
-  std::string page = fmt::format(
-      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>tide tune: "
-      "{}</title><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><style>{}"
-      "</style></head><body><main>",
-      html_escape(r.scenario), charts_css());
+  std::string page = chart_page_start("tide tune: " + r.scenario);
   page += fmt::format(
       "<h1>tide tune: {}</h1><p class=\"meta\">SLO {}. Tuned on {} (the search saw only this "
       "part); the held-out figures come from {}, which it never saw. Seed {}, up to {} "
@@ -337,7 +333,7 @@ std::string render_tune_html(const TuneReport& r) {
   page += "<div class=\"card\"><h2>The winners as YAML</h2><pre>" + html_escape(winners_yaml(r)) +
           "</pre></div>";
   page += "<footer>Made by tide tune. Self-contained: no scripts, no external assets.</footer>";
-  page += "</main></body></html>\n";
+  page += chart_page_end();
   return page;
 }
 
