@@ -61,16 +61,21 @@ struct Situation {
   Observation observation() const { return {10, 9, 1, readings}; }
 };
 
-void BM_Decide(benchmark::State& state) {
-  Situation s;
-  const Observation obs = s.observation();
-  long long before = bench::allocation_count();
+// decide() on `obs` in a loop, counting heap allocations per decision.
+void measure_decide(benchmark::State& state, const Situation& s, const Observation& obs) {
+  const long long before = bench::allocation_count();
   for (auto _ : state) {
     Decision d = decide(s.spec, obs, s.history, s.now);
     benchmark::DoNotOptimize(d);
   }
   state.counters["allocs_per_decision"] = benchmark::Counter(
       static_cast<double>(bench::allocation_count() - before), benchmark::Counter::kAvgIterations);
+}
+
+void BM_Decide(benchmark::State& state) {
+  Situation s;
+  const Observation obs = s.observation();
+  measure_decide(state, s, obs);
 }
 BENCHMARK(BM_Decide);
 
@@ -114,13 +119,7 @@ void BM_DecidePredictive(benchmark::State& state) {
       ForecastView{s.now - std::chrono::minutes(20), s.now - std::chrono::minutes(20),
                    std::chrono::minutes(5), values, ForecastModel::kHoltWintersAdditiveDaily};
   const Observation obs{10, 9, 1, s.readings, forecasts};
-  long long before = bench::allocation_count();
-  for (auto _ : state) {
-    Decision d = decide(s.spec, obs, s.history, s.now);
-    benchmark::DoNotOptimize(d);
-  }
-  state.counters["allocs_per_decision"] = benchmark::Counter(
-      static_cast<double>(bench::allocation_count() - before), benchmark::Counter::kAvgIterations);
+  measure_decide(state, s, obs);
 }
 BENCHMARK(BM_DecidePredictive);
 
