@@ -924,7 +924,7 @@ std::optional<DecisionRecord> Engine::evaluate(Group& group, const Plan& plan) {
   for (std::size_t i = 0; i < spec.policies.size(); ++i) {
     if (spec.policies[i].type() != PolicyType::kPredictive) continue;
     const Proposal& p = acted.proposals[i];
-    if (p.reason == Reason::kForecast || p.reason == Reason::kForecastOnly) {
+    if (has_forecast(p)) {
       metrics_.set_policy_forecast(name, spec.policies[i].name, p.a, p.forecast_capacity);
     } else {
       metrics_.clear_policy_forecast(name, spec.policies[i].name);

@@ -74,6 +74,12 @@ struct Proposal {
   int raised_max = -1;
 };
 
+// A predictive proposal that carries a forecast (it proposes on it, or would with forecast_only):
+// `a` is the peak forecast load and `forecast_capacity` the capacity it asks for.
+inline bool has_forecast(const Proposal& p) {
+  return p.reason == Reason::kForecast || p.reason == Reason::kForecastOnly;
+}
+
 // Behavior stages in the order they apply (DESIGN section 3, step 4).
 enum class Stage : std::uint8_t {
   kCombine,        // largest proposal (or current when nothing proposes)

@@ -228,11 +228,8 @@ struct ReplayInput {
 int forecast_capacity(const GroupSpec& group, const Decision& decision) {
   int out = -1;
   for (std::size_t p = 0; p < group.policies.size(); ++p) {
-    if (group.policies[p].type() != PolicyType::kPredictive) continue;
     const Proposal& proposal = decision.proposals[p];
-    if (proposal.reason == Reason::kForecast || proposal.reason == Reason::kForecastOnly) {
-      out = std::max(out, proposal.forecast_capacity);
-    }
+    if (has_forecast(proposal)) out = std::max(out, proposal.forecast_capacity);
   }
   return out;
 }
