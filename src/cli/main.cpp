@@ -153,8 +153,9 @@ int main(int argc, char** argv) {
       "Search each policy family's parameters on a scenario's trace for the cheapest "
       "configuration that meets an SLO, checked on a held-out part (see docs/predictive.md)");
   tune->footer(
-      "Families: hpa, aws-target-tracking, kpa (reactive) and predictive (a predictive policy "
-      "with HPA-style target tracking).\nExamples:\n"
+      "Families: hpa, aws-target-tracking, kpa (reactive); predictive (a predictive policy "
+      "with HPA-style target tracking); predictive+hpa, predictive+aws-target-tracking, "
+      "predictive+kpa (a forecast added to that reactive family's best).\nExamples:\n"
       "  tide tune examples/simulate-nasa.yaml --slo 'under_provisioned_time_pct <= 1'\n"
       "  tide tune examples/simulate-wikipedia.yaml --family hpa --family predictive --samples "
       "60 --report tune.html --write winners.yaml\n");
