@@ -921,14 +921,13 @@ std::optional<DecisionRecord> Engine::evaluate(Group& group, const Plan& plan) {
     group.last = rec;
   }
   metrics_.set_group_decision(name, acted.desired);
-  for (std::size_t i = 0; i < spec.policies.size(); ++i) {
-    if (spec.policies[i].type() != PolicyType::kPredictive) continue;
-    const Proposal& p = acted.proposals[i];
-    if (has_forecast(p)) {
-      metrics_.set_policy_forecast(name, spec.policies[i].name, p.a, p.forecast_capacity);
-    } else {
-      metrics_.clear_policy_forecast(name, spec.policies[i].name);
+  {
+    std::vector<EngineMetrics::PolicyForecast> forecasts;
+    for (std::size_t i = 0; i < spec.policies.size(); ++i) {
+      const Proposal& p = acted.proposals[i];
+      if (has_forecast(p)) forecasts.push_back({spec.policies[i].name, p.a, p.forecast_capacity});
     }
+    metrics_.set_group_forecasts(name, forecasts);
   }
 
   // 6. Act.

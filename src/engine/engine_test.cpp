@@ -924,6 +924,21 @@ TEST(EnginePredictive, ForecastOnlyExplainsButDoesNotScale) {
   EXPECT_NE(text.find("tide_forecast_capacity{group=\"p\",policy=\"ahead\"} 50\n"),
             std::string::npos)
       << text;
+  // A renamed policy's gauges go with its old name.
+  ASSERT_TRUE(h.engine->reload(parse(config_yaml(group_yaml(
+      "p", "1h",
+      "      - { name: later, type: predictive, metric: load, target: 10, resolution: 1h,\n"
+      "          forecast_only: true }\n")))));
+  h.clock.advance(1h);
+  h.eval("p");  // the renamed policy's history starts afresh: no forecast yet
+  text = h.engine->metrics_text();
+  EXPECT_EQ(text.find("policy=\"ahead\""), std::string::npos) << text;
+  h.clock.advance(1h);
+  h.eval("p");
+  text = h.engine->metrics_text();
+  EXPECT_NE(text.find("tide_forecast_capacity{group=\"p\",policy=\"later\"} 50\n"),
+            std::string::npos)
+      << text;
   // A group that leaves the config takes its forecast gauges along.
   ASSERT_TRUE(h.engine->reload(parse(config_yaml(group_yaml("q", "15s", total_policy("load"))))));
   text = h.engine->metrics_text();

@@ -90,18 +90,24 @@ void EngineMetrics::remove_group(std::string_view group) {
   std::lock_guard lock(mu_);
   auto it = groups_.find(group);
   if (it != groups_.end()) groups_.erase(it);
-  std::erase_if(forecasts_, [&](const auto& entry) { return entry.first.first == group; });
+  erase_forecasts_locked(group);
 }
 
-void EngineMetrics::set_policy_forecast(std::string_view group, std::string_view policy,
-                                        double peak_load, int capacity) {
-  std::lock_guard lock(mu_);
-  forecasts_[{std::string(group), std::string(policy)}] = {peak_load, capacity};
+void EngineMetrics::erase_forecasts_locked(std::string_view group) {
+  // The group's entries are contiguous in the (group, policy) order.
+  auto first = forecasts_.lower_bound({std::string(group), std::string()});
+  auto last = first;
+  while (last != forecasts_.end() && last->first.first == group) ++last;
+  forecasts_.erase(first, last);
 }
 
-void EngineMetrics::clear_policy_forecast(std::string_view group, std::string_view policy) {
+void EngineMetrics::set_group_forecasts(std::string_view group,
+                                        std::span<const PolicyForecast> forecasts) {
   std::lock_guard lock(mu_);
-  forecasts_.erase({std::string(group), std::string(policy)});
+  erase_forecasts_locked(group);
+  for (const PolicyForecast& f : forecasts) {
+    forecasts_[{std::string(group), std::string(f.policy)}] = {f.peak_load, f.capacity};
+  }
 }
 
 void EngineMetrics::count_decision(std::string_view group, std::string_view reason,

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -40,12 +41,16 @@ class EngineMetrics {
   void set_group_flags(std::string_view group, bool paused, bool overridden);
   void set_group_failures(std::string_view group, int consecutive_failures);
   void remove_group(std::string_view group);  // a group left the config: drop its gauges
-  // The last forecast of a group's predictive policy: the peak load it expects over its lead time
-  // and the capacity that load needs (also with forecast_only, which does not scale on it).
-  // clear_policy_forecast: the policy has no forecast now (no history yet, a gap).
-  void set_policy_forecast(std::string_view group, std::string_view policy, double peak_load,
-                           int capacity);
-  void clear_policy_forecast(std::string_view group, std::string_view policy);
+  // The last forecast of each of a group's predictive policies: the peak load it expects over its
+  // lead time and the capacity that load needs (also with forecast_only, which does not scale on
+  // it). Replaces the group's previous set: a policy without a forecast now (no history yet, a
+  // gap, renamed or removed by a reload) loses its gauges.
+  struct PolicyForecast {
+    std::string_view policy;
+    double peak_load = 0;
+    int capacity = 0;
+  };
+  void set_group_forecasts(std::string_view group, std::span<const PolicyForecast> forecasts);
 
   // One evaluation that produced a decision. reason: the bound_by stage, "override", or the type
   // of the winning policy; direction: up, down, none; outcome: unchanged, applied, failed,
@@ -69,6 +74,8 @@ class EngineMetrics {
  private:
   using Key4 = std::tuple<std::string, std::string, std::string, std::string>;
   using Key2 = std::pair<std::string, std::string>;
+
+  void erase_forecasts_locked(std::string_view group);  // mu_ held
 
   mutable std::mutex mu_;
   std::map<std::string, GroupGauges, std::less<>> groups_;
