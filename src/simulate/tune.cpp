@@ -32,6 +32,9 @@ struct Context {
   double capacity = 1;     // capacity_per_instance
   Duration boot{0};        // the model's boot delay
   Duration resolution{0};  // the predictive family's forecast resolution
+  // Stacked families: the group is named tuned-predictive-<family> and the forecast comes first
+  // among its policies.
+  std::string first_policy;
 };
 
 using Values = std::vector<std::string>;  // one per Param, in order
@@ -79,9 +82,11 @@ std::string rate_limits(const std::string& label) {
                      label.substr(slash + 1));
 }
 
+// The group up to its `policies:` key, and the stacked forecast when there is one.
 std::string head(const char* name, const char* interval, const Context& c) {
-  return fmt::format("name: tuned-{}\ninterval: {}\ntarget: {{ type: static }}\nmin: {}\nmax: {}\n",
-                     name, interval, c.min, c.max);
+  return fmt::format(
+      "name: tuned-{}{}\ninterval: {}\ntarget: {{ type: static }}\nmin: {}\nmax: {}\npolicies:\n{}",
+      c.first_policy.empty() ? "" : "predictive-", name, interval, c.min, c.max, c.first_policy);
 }
 
 std::string number(double v) {
@@ -92,7 +97,6 @@ std::string number(double v) {
 std::string hpa_yaml(const Values& v, const Context& c) {
   return head("hpa", "15s", c) +
          fmt::format(
-             "policies:\n"
              "  - {{ type: target-tracking, name: cpu, metric: {{ source: hpa-cpu }}, "
              "target_type: utilization, target: {}, tolerance: {} }}\n"
              "behavior:\n"
@@ -106,7 +110,6 @@ std::string hpa_yaml(const Values& v, const Context& c) {
 std::string aws_yaml(const Values& v, const Context& c) {
   return head("aws-target-tracking", "60s", c) +
          fmt::format(
-             "policies:\n"
              "  - {{ type: target-tracking, name: cpu, metric: {{ source: aws-cpu }}, "
              "target_type: utilization, target: {}, tolerance_up: 0, tolerance_down: {} }}\n"
              "behavior:\n"
@@ -121,7 +124,6 @@ std::string aws_yaml(const Values& v, const Context& c) {
 std::string kpa_yaml(const Values& v, const Context& c) {
   return head("kpa", "2s", c) +
          fmt::format(
-             "policies:\n"
              "  - {{ type: panic, name: kpa, metric: {{ source: kpa-rate }}, target: {}, "
              "stable_window: {}, panic_window_percentage: 10, panic_threshold: {}, "
              "max_scale_up_rate: 1000, max_scale_down_rate: {}, scale_down_delay: {} }}\n"
@@ -144,7 +146,7 @@ std::string forecast_policy(const Values& v, const Context& c) {
 // predictive: the forecast with HPA-style target tracking: target, tolerance, scale-up and
 // scale-down windows.
 std::string predictive_yaml(const Values& v, const Context& c) {
-  return head("predictive", "15s", c) + "policies:\n" + forecast_policy(v, c) +
+  return head("predictive", "15s", c) + forecast_policy(v, c) +
          fmt::format(
              "  - {{ type: target-tracking, name: cpu, metric: {{ source: hpa-cpu }}, "
              "target_type: utilization, target: {}, tolerance: {} }}\n"
@@ -159,14 +161,9 @@ const std::vector<Family>& families();
 // predictive+<base>: the base family's group with the forecast as its first policy.
 template <std::size_t Base>
 std::string stacked_yaml(const Values& v, const Context& c) {
-  const Family& base = families()[Base];
-  const Values tail(v.begin() + kForecastParams, v.end());
-  std::string yaml = base.yaml(tail, c);
-  const std::string name = fmt::format("name: tuned-{}\n", base.name);
-  const std::string policies = "policies:\n";
-  yaml.replace(0, name.size(), fmt::format("name: tuned-predictive-{}\n", base.name));
-  yaml.insert(yaml.find(policies) + policies.size(), forecast_policy(v, c));
-  return yaml;
+  Context stacked = c;
+  stacked.first_policy = forecast_policy(v, c);
+  return families()[Base].yaml(Values(v.begin() + kForecastParams, v.end()), stacked);
 }
 template <std::size_t Base>
 bool stacked_valid(const Values& v) {
