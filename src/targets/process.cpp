@@ -12,7 +12,9 @@
 #include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -209,9 +211,26 @@ Probe probe(pid_t pid, unsigned long long start_ticks, bool kill_group_on_exit) 
   return result;
 }
 
+bool group_has_live_members(pid_t pgid, const std::string& proc_root) {
+  if (pgid <= 0) return false;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(proc_root, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.empty() || !std::all_of(name.begin(), name.end(),
+                                     [](unsigned char c) { return std::isdigit(c) != 0; })) {
+      continue;
+    }
+    // A process may end between listing and reading: then it is not a live member.
+    auto st = read_proc_stat(static_cast<pid_t>(std::atol(name.c_str())), proc_root);
+    if (st && st->pgrp == pgid && st->state != 'Z' && st->state != 'X') return true;
+  }
+  return false;
+}
+
 bool orphaned_group_exists(pid_t pid) {
   if (pid <= 0 || read_proc_stat(pid)) return false;
-  return ::kill(-pid, 0) == 0 || errno == EPERM;
+  return group_has_live_members(pid);
 }
 
 bool signal_group(pid_t pid, unsigned long long start_ticks, int sig) {

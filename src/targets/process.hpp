@@ -67,8 +67,13 @@ struct Probe {
 // holding a port die with their leader) -- never when the pid now belongs to another process.
 Probe probe(pid_t pid, unsigned long long start_ticks, bool kill_group_on_exit);
 
-// true when the process `pid` is gone but members of the process group it led remain (a group
-// id cannot be taken by a new process while the old group exists).
+// true when a process in group `pgid` is still running. Zombies do not count: they are dead, and
+// an orphaned one waits for pid 1 to reap it, which some container inits do only every few
+// seconds (or never).
+bool group_has_live_members(pid_t pgid, const std::string& proc_root = "/proc");
+
+// true when the process `pid` is gone but live members of the process group it led remain (a
+// group id cannot be taken by a new process while the old group exists).
 bool orphaned_group_exists(pid_t pid);
 
 // Sends `sig` to the process group led by pid (falls back to the pid alone when it leads no

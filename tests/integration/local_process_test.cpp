@@ -86,10 +86,6 @@ std::vector<pid_t> leaders_with_env(const std::string& marker) {
   return out;
 }
 
-bool group_alive(pid_t pgid) {
-  return ::kill(-pgid, 0) == 0;
-}
-
 class LocalProcessTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -413,7 +409,8 @@ TEST_F(LocalProcessTest, ANewTargetReadoptsLiveProcessesInsteadOfStartingDuplica
   ASSERT_TRUE(target.scale({.desired = 1}).has_value());
   const auto asked = Steady::now();
   ASSERT_TRUE(eventually(
-      target, [&](const TargetStatus&) { return !group_alive(restarted); }, seconds(30)));
+      target, [&](const TargetStatus&) { return !proc::group_has_live_members(restarted); },
+      seconds(30)));
   EXPECT_LT(Steady::now() - asked, seconds(5));
   EXPECT_TRUE(alive(kept_pid));
   EXPECT_EQ(leaders_with_env("TIDE_GROUP=" + group_).size(), 1u);
