@@ -81,9 +81,28 @@ Result<pid_t> do_spawn(SpawnSetup& s, const SpawnOptions& options) {
   envp.reserve(env.size() + 1);
   for (std::string& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
+  pid_t pid = 0;
+  if (!options.argv.empty()) {
+    std::vector<std::string> args = options.argv;
+    std::vector<char*> argp;
+    argp.reserve(args.size() + 1);
+    for (std::string& a : args) argp.push_back(a.data());
+    argp.push_back(nullptr);
+    const std::string& program = options.argv.front();
+    int rc =
+        program.find('/') == std::string::npos
+            ? posix_spawnp(&pid, program.c_str(), &s.actions, &s.attr, argp.data(), envp.data())
+            : posix_spawn(&pid, program.c_str(), &s.actions, &s.attr, argp.data(), envp.data());
+    if (rc != 0) {
+      std::string why = rc == ENOENT   ? "not found"
+                        : rc == EACCES ? "permission denied"
+                                       : errno_text(rc);
+      return fail(ErrorCode::kUnavailable, fmt::format("cannot run '{}': {}", program, why));
+    }
+    return pid;
+  }
   std::string sh = "sh", dash_c = "-c", command = options.command;
   char* argv[] = {sh.data(), dash_c.data(), command.data(), nullptr};
-  pid_t pid = 0;
   int rc = posix_spawn(&pid, "/bin/sh", &s.actions, &s.attr, argv, envp.data());
   if (rc != 0) {
     return fail(
@@ -91,6 +110,11 @@ Result<pid_t> do_spawn(SpawnSetup& s, const SpawnOptions& options) {
         fmt::format("cannot start '{}': {}", excerpt(options.command, 200), errno_text(rc)));
   }
   return pid;
+}
+
+// How errors name what ran: the program alone when argv is set (its arguments may be secrets).
+std::string shown_command(const SpawnOptions& options) {
+  return options.argv.empty() ? excerpt(options.command, 200) : options.argv.front();
 }
 
 Result<void> check_working_dir(const SpawnOptions& options) {
@@ -256,7 +280,7 @@ bool CommandResult::ok() const {
 }
 
 Result<CommandResult> run_command(const SpawnOptions& options, Duration timeout,
-                                  std::size_t max_output) {
+                                  std::size_t max_output, Leftovers leftovers) {
   if (auto ok = check_working_dir(options); !ok) return std::unexpected(ok.error());
   int out_pipe[2] = {-1, -1};
   int err_pipe[2] = {-1, -1};
@@ -335,6 +359,14 @@ Result<CommandResult> run_command(const SpawnOptions& options, Duration timeout,
       }
     }
     if (!exited) {
+      if (leftovers == Leftovers::kKill) {
+        // Kill the group before reaping: the zombie leader keeps the group id from reuse.
+        siginfo_t info{};
+        if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+            info.si_pid == pid) {
+          ::kill(-pid, SIGKILL);
+        }
+      }
       pid_t rc = ::waitpid(pid, &status, WNOHANG);
       if (rc == pid) {
         exited = true;
@@ -345,7 +377,7 @@ Result<CommandResult> run_command(const SpawnOptions& options, Duration timeout,
           if (s.fd >= 0) ::close(s.fd);
         }
         return fail(ErrorCode::kInternal,
-                    fmt::format("'{}': exit status unavailable", excerpt(options.command, 200)));
+                    fmt::format("'{}': exit status unavailable", shown_command(options)));
       }
     }
   }
@@ -358,8 +390,8 @@ Result<CommandResult> run_command(const SpawnOptions& options, Duration timeout,
     }
   }
   if (timed_out) {
-    std::string message = fmt::format("'{}' timed out after {}", excerpt(options.command, 200),
-                                      format_duration(timeout));
+    std::string message =
+        fmt::format("'{}' timed out after {}", shown_command(options), format_duration(timeout));
     if (!result.err.empty()) message += "; stderr: " + excerpt(result.err);
     return fail(ErrorCode::kTimeout, message);
   }

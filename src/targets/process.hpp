@@ -1,8 +1,8 @@
-// Process plumbing shared by the local-process and exec targets: spawning a shell command with
-// posix_spawn (in its own process group or session, with a clean signal state, stdin from
-// /dev/null and no inherited descriptors), running a command to completion with a timeout while
-// capturing its output, and reading /proc to tell a live process from a dead, zombie or reused
-// pid. Linux only. Nothing here throws.
+// Process plumbing shared by the local-process and exec targets and the exec source: spawning a
+// shell command line or an argv with posix_spawn (in its own process group or session, with a clean
+// signal state, stdin from /dev/null and no inherited descriptors), running a command to completion
+// with a timeout while capturing its output, and reading /proc to tell a live process from a dead,
+// zombie or reused pid. Linux only. Nothing here throws.
 #pragma once
 
 #include <sys/types.h>
@@ -19,7 +19,10 @@
 namespace tide::proc {
 
 struct SpawnOptions {
-  std::string command;  // run as `/bin/sh -c command`
+  std::string command;  // run as `/bin/sh -c command`, unless argv is set
+  // When set: run directly (argv[0] searched in PATH when it has no '/'), and errors name only
+  // argv[0], never the arguments, which may hold secrets.
+  std::vector<std::string> argv;
   // Extra environment, "KEY=VALUE"; added to (and overriding) tide's own environment.
   std::vector<std::pair<std::string, std::string>> env;
   std::string working_dir;  // empty: tide's
@@ -91,11 +94,18 @@ struct CommandResult {
   bool ok() const;      // exited with status 0
 };
 
-// Runs `options.command` to completion in its own process group (options.new_session is
-// ignored), stdin /dev/null, stdout and stderr captured. On timeout the whole group is killed
+// What becomes of the processes a command left in its group when it exits.
+enum class Leftovers {
+  kKeep,  // they live on (a command may start a daemon); output is read 200 ms more at most
+  kKill,  // SIGKILL, while the exited leader still holds the group id (no reused id is hit)
+};
+
+// Runs the command to completion in its own process group (options.new_session and output_path
+// are ignored), stdin /dev/null, stdout and stderr captured. On timeout the whole group is killed
 // and a kTimeout error returned. Non-zero exits are not errors here: see CommandResult.
 Result<CommandResult> run_command(const SpawnOptions& options, Duration timeout,
-                                  std::size_t max_output = 1 << 20);
+                                  std::size_t max_output = 1 << 20,
+                                  Leftovers leftovers = Leftovers::kKeep);
 
 // The last `max` bytes of `text` at most, trimmed, on one line (newlines shown as " | "), with
 // "..." in front when cut: for error messages quoting a command's stderr.

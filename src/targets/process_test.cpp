@@ -327,5 +327,85 @@ TEST(RunCommand, CapsOutput) {
   EXPECT_TRUE(r->ok());
 }
 
+struct ArgvCase {
+  const char* name;
+  std::vector<std::string> argv;
+  Duration timeout;
+  bool want_ok;
+  std::string want_out;           // when ok
+  std::string want_error;         // when not ok: the whole message
+  std::string never_in_messages;  // an argument that is a secret
+};
+
+class RunArgvTest : public ::testing::TestWithParam<ArgvCase> {};
+
+TEST_P(RunArgvTest, RunsWithoutAShell) {
+  const ArgvCase& c = GetParam();
+  auto r = run_command({.argv = c.argv}, c.timeout);
+  ASSERT_EQ(r.has_value(), c.want_ok) << (r ? r->err : r.error().message);
+  if (c.want_ok) {
+    EXPECT_EQ(r->out, c.want_out);
+    EXPECT_TRUE(r->ok());
+  } else {
+    EXPECT_EQ(r.error().message, c.want_error);
+    EXPECT_EQ(r.error().message.find(c.never_in_messages), std::string::npos);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, RunArgvTest,
+    ::testing::Values(ArgvCase{"metacharacters_stay_literal",
+                               {"printf", "%s|", "$HOME;x", "a b"},
+                               seconds(10),
+                               true,
+                               "$HOME;x|a b|",
+                               "",
+                               ""},
+                      ArgvCase{
+                          "found_by_path", {"/bin/echo", "7"}, seconds(10), true, "7\n", "", ""},
+                      ArgvCase{"not_found_names_only_the_program",
+                               {"tide-no-such-tool", "--password=hunter2"},
+                               seconds(10),
+                               false,
+                               "",
+                               "cannot run 'tide-no-such-tool': not found",
+                               "hunter2"},
+                      ArgvCase{"timeout_names_only_the_program",
+                               {"/bin/sh", "-c", "sleep 30 # hunter2"},
+                               milliseconds(300),
+                               false,
+                               "",
+                               "'/bin/sh' timed out after 300ms",
+                               "hunter2"}),
+    [](const auto& info) { return info.param.name; });
+
+// The pid a command printed (of a background child it left behind), once that child runs.
+pid_t left_behind(Leftovers leftovers) {
+  auto r = run_command({.command = "sleep 30 & echo $!"}, seconds(10), 1 << 20, leftovers);
+  if (!r || !r->ok()) return 0;
+  return static_cast<pid_t>(std::atol(r->out.c_str()));
+}
+
+bool running(pid_t pid) {
+  auto st = read_proc_stat(pid);
+  return st && st->state != 'Z' && st->state != 'X';
+}
+
+TEST(RunCommand, LeftoversLiveOnOrAreKilled) {
+  const pid_t kept = left_behind(Leftovers::kKeep);
+  ASSERT_GT(kept, 0);
+  EXPECT_TRUE(running(kept));
+  ::kill(kept, SIGKILL);
+
+  const pid_t killed = left_behind(Leftovers::kKill);
+  ASSERT_GT(killed, 0);
+  bool dead = false;
+  for (int i = 0; i < 500 && !dead; ++i) {  // SIGKILL was sent; it takes effect at once, nearly
+    dead = !running(killed);
+    if (!dead) std::this_thread::sleep_for(milliseconds(10));
+  }
+  EXPECT_TRUE(dead) << "pid " << killed << " survived its command";
+}
+
 }  // namespace
 }  // namespace tide::proc

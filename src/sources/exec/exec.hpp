@@ -27,19 +27,6 @@ Result<std::unique_ptr<Source>> make_exec_source(const SourceSpec& spec);
 // No expansions.
 Result<std::vector<std::string>> split_command(std::string_view command);
 
-struct ExecOutcome {
-  int exit_code = -1;  // when exited normally
-  int signal = 0;      // when killed by a signal
-  bool timed_out = false;
-  std::string out;  // standard output (at most 64 KiB)
-  std::string err;  // standard error (at most 64 KiB)
-};
-
-// Runs argv (argv[0] searched in PATH when it has no '/'), bounded by `timeout`.
-Result<ExecOutcome> run_command(const std::vector<std::string>& argv,
-                                const std::vector<std::pair<std::string, std::string>>& env,
-                                const std::string& working_dir, Duration timeout);
-
 // The number on the last non-empty line of a command's output.
 Result<double> parse_command_output(std::string_view out);
 
