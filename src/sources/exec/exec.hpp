@@ -4,8 +4,9 @@
 // The child gets /dev/null as stdin, the source's `env` on top of tide's environment, the
 // `working_dir`, default signal dispositions and its own process group. At the timeout (the
 // query's, else the source's 10s, never more than the read's) the whole process group is killed
-// with SIGKILL. A non-zero exit is an error carrying the end of standard error. Error messages
-// name only the program (argv[0]), never the arguments, which may hold secrets.
+// with SIGKILL, and so are processes it leaves in its group when it exits. A non-zero exit is an
+// error carrying the end of standard error. Error messages name only the program (argv[0]), never
+// the arguments, which may hold secrets.
 #pragma once
 
 #include <memory>
