@@ -10,43 +10,22 @@
 # python3-botocore (scripts/install-deps). Every wait is bounded; the fakes are always stopped.
 # Ends with "aws_fake: N passed, M failed".
 set -u
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$@"
 
-src=${2:?usage: aws_fake_test.sh TIDE_BINARY SOURCE_DIR}
 py=/usr/bin/python3
 fake="$src/tests/aws/fake_aws.py"
-passed=0
-failed=0
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tide-aws-fake-test.XXXXXX")
 pids=()
 
-cleanup() {
-  local pid i
-  for pid in "${pids[@]}"; do
-    kill -TERM "$pid" 2>/dev/null
-    for i in $(seq 1 30); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-  done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+cleanup() { stop 3 "${pids[@]}"; }
 
-summary() { echo "aws_fake: $passed passed, $failed failed"; }
-ok() { passed=$((passed + 1)); }
-fail() {
-  echo "FAIL: $*"
-  failed=$((failed + 1))
-}
 die() {
   fail "$1"
   if [ $# -ge 2 ] && [ -f "$2" ]; then
     echo "---- last lines of $2 ----"
     tail -n 20 "$2"
   fi
-  summary
+  summary aws_fake
   exit 1
 }
 
@@ -56,13 +35,13 @@ die() {
 
 # start_fake NAME ARGS...: starts the fake, waits (10 s at most) for its first line and sets $port.
 start_fake() {
-  local name=$1 i line
+  local name=$1 line
   shift
-  "$py" "$fake" --port 0 "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+  "$py" "$fake" --port 0 "$@" >"$work/$name.out" 2>"$work/$name.err" &
   pids+=($!)
   port=""
-  for i in $(seq 1 100); do
-    line=$(head -n 1 "$tmp/$name.out" 2>/dev/null)
+  for _ in $(seq 1 100); do
+    line=$(head -n 1 "$work/$name.out" 2>/dev/null)
     if [[ "$line" =~ ^fake-aws\ listening\ on\ 127\.0\.0\.1:([0-9]+)$ ]]; then
       port=${BASH_REMATCH[1]}
       return 0
@@ -70,51 +49,51 @@ start_fake() {
     kill -0 "${pids[-1]}" 2>/dev/null || break
     sleep 0.1
   done
-  die "the fake ($name) did not print 'fake-aws listening on 127.0.0.1:PORT' within 10 s" "$tmp/$name.err"
+  die "the fake ($name) did not print 'fake-aws listening on 127.0.0.1:PORT' within 10 s" "$work/$name.err"
 }
 
 # ---- the full self-test against a fake with the default credentials ----
 start_fake main
-ok
+pass
 # AWS's SigV4 test suite sits in shared/ beside the source tree (CI lays it there too).
 timeout 180 "$py" "$src/tests/aws/fake_aws_selftest.py" "http://127.0.0.1:$port" \
-  "$src/../shared/aws-sigv4-testsuite" >"$tmp/selftest.log" 2>&1
+  "$src/../shared/aws-sigv4-testsuite" >"$work/selftest.log" 2>&1
 rc=$?
-grep -E '^(FAIL|NOTE|sigv4 suite|Traceback|  File|[A-Za-z.]+Error)' "$tmp/selftest.log" | head -40
+grep -E '^(FAIL|NOTE|sigv4 suite|Traceback|  File|[A-Za-z.]+Error)' "$work/selftest.log" | head -40
 # Its checks count here too: "fake_aws_selftest: N passed, M failed".
-if [[ "$(tail -n 1 "$tmp/selftest.log")" =~ ^fake_aws_selftest:\ ([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
-  passed=$((passed + BASH_REMATCH[1]))
-  failed=$((failed + BASH_REMATCH[2]))
+if [[ "$(tail -n 1 "$work/selftest.log")" =~ ^fake_aws_selftest:\ ([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+  passes=$((passes + BASH_REMATCH[1]))
+  failures=$((failures + BASH_REMATCH[2]))
   [ "$rc" -eq 0 ] || [ "${BASH_REMATCH[2]}" -gt 0 ] || fail "fake_aws_selftest.py exited $rc"
 else
   fail "fake_aws_selftest.py exited $rc without its summary line"
-  tail -n 20 "$tmp/selftest.log"
+  tail -n 20 "$work/selftest.log"
 fi
-if grep -q "Traceback" "$tmp/main.err"; then
+if grep -q "Traceback" "$work/main.err"; then
   fail "the fake logged a traceback"
-  head -40 "$tmp/main.err"
+  head -40 "$work/main.err"
 else
-  ok
+  pass
 fi
 
 # ---- `fake_aws.py ctl`: the control API from a shell script ----
 url="http://127.0.0.1:$port"
-out=$(timeout 20 "$py" "$fake" ctl "$url" POST /_fake/seed '{"queues": [{"name": "q1", "visible": 4}]}')
-if [ $? -eq 0 ] && timeout 20 "$py" "$fake" ctl "$url" GET /_fake/state | grep -q '"name": "q1"'; then
-  ok
+if out=$(timeout 20 "$py" "$fake" ctl "$url" POST /_fake/seed '{"queues": [{"name": "q1", "visible": 4}]}') &&
+  timeout 20 "$py" "$fake" ctl "$url" GET /_fake/state | grep -q '"name": "q1"'; then
+  pass
 else
   fail "fake_aws.py ctl: seed then state: $out"
 fi
 if timeout 20 "$py" "$fake" ctl "$url" POST /_fake/faults '{"kind": "nope"}' >/dev/null; then
   fail "fake_aws.py ctl: a rejected call must exit 1"
 else
-  ok
+  pass
 fi
 
 # ---- command-line credentials: another key pair with a session token ----
 start_fake creds --access-key AKIDOTHER --secret-key other-secret --session-token other-token \
   --delay asg_pending=0
-if timeout 60 "$py" - "http://127.0.0.1:$port" >"$tmp/creds.log" 2>&1 <<'EOF'; then
+if timeout 60 "$py" - "http://127.0.0.1:$port" >"$work/creds.log" 2>&1 <<'EOF'; then
 import sys
 import botocore.session
 from botocore.config import Config
@@ -141,11 +120,10 @@ for args, code in ((("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", 
         assert e.response["Error"]["Code"] == code, (args, e.response["Error"])
 print("credentials ok")
 EOF
-  ok
+  pass
 else
   fail "command-line credentials"
-  cat "$tmp/creds.log"
+  cat "$work/creds.log"
 fi
 
-summary
-[ "$failed" -eq 0 ]
+summary aws_fake

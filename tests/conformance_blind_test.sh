@@ -22,7 +22,7 @@ json.dump(strip(json.load(open(sys.argv[1]))), open(sys.argv[2], "w"))
 PY
   "$runner" "$vectors/$name.json" > "$work/$name.full.out"
   "$runner" "$work/$name.blind.json" > "$work/$name.blind.out"
-  python3 - "$work/$name.full.out" "$work/$name.blind.out" <<'PY'
+  if python3 - "$work/$name.full.out" "$work/$name.blind.out" <<'PY'; then
 import json, sys
 full = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 blind_lines = open(sys.argv[2]).read().splitlines()
@@ -33,6 +33,9 @@ for a, b in zip(full, blind):
     assert a.get("got") == b.get("got") and a.get("skipped") == b.get("skipped"), (a, b)
     assert "result" not in b
 PY
-  if [ $? -eq 0 ]; then pass; else fail "$name"; fi
+    pass
+  else
+    fail "$name"
+  fi
 done
 summary conformance_blind

@@ -118,7 +118,8 @@ wait_for 30 "prometheus to scrape the exporter" \
 export TIDE_TEST_PROMETHEUS_URL="$prom"
 export TIDE_TEST_REDIS_URL="redis://127.0.0.1:$redis_port"
 export TIDE_TEST_EXPORTER="127.0.0.1:$exporter_port"
-export TIDE_TEST_DEAD_ADDRESS="127.0.0.1:$(free_port)"
+TIDE_TEST_DEAD_ADDRESS="127.0.0.1:$(free_port)"
+export TIDE_TEST_DEAD_ADDRESS
 
 # run_phase NAME FILTER: runs the matching tests, counting passes and failures.
 run_phase() {
