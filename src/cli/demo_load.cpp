@@ -1,48 +1,40 @@
 #include "cli/demo_load.hpp"
 
+#include <chrono>
 #include <cmath>
-#include <fstream>
-#include <sstream>
 
+#include <date/date.h>
 #include <fmt/format.h>
 #include <httplib.h>
+
+#include "simulate/trace.hpp"
 
 namespace tide::cli {
 
 Result<std::vector<TraceMinute>> load_trace_day(const std::string& path, const std::string& day) {
-  std::ifstream in(path);
-  if (!in) return fail(ErrorCode::kNotFound, fmt::format("{}: cannot open the trace", path));
+  const Duration edt = std::chrono::hours(-4);  // the log's clock: UTC-4
+  auto from = sim::parse_trace_time(day + " 00:00", edt);
+  if (!from)
+    return fail(ErrorCode::kInvalidArgument, fmt::format("day '{}': {}", day, from.error()));
+  sim::TraceSpec spec;
+  spec.path = path;
+  spec.time_column = "timestamp_edt";
+  spec.load_column = "requests";
+  spec.gap_column = "in_log_gap";
+  spec.utc_offset = edt;
+  spec.step = std::chrono::minutes(1);
+  spec.load_kind = sim::LoadKind::kRate;  // keep the column as it is: requests per minute
+  spec.from = *from;
+  spec.to = *from + std::chrono::days(1);
+  auto trace = sim::load_trace(spec);
+  if (!trace) return fail(ErrorCode::kInvalidArgument, trace.error());
   std::vector<TraceMinute> minutes;
-  std::string line;
-  int line_no = 1;
-  std::getline(in, line);
-  if (line.rfind("timestamp_edt,unix_ts,requests,in_log_gap", 0) != 0) {
-    return fail(
-        ErrorCode::kInvalidArgument,
-        fmt::format("{}:1: expected the header timestamp_edt,unix_ts,requests,in_log_gap", path));
-  }
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (line.rfind(day, 0) != 0) continue;
-    std::stringstream fields(line);
-    std::string time, unix_ts, requests, gap;
-    std::getline(fields, time, ',');
-    std::getline(fields, unix_ts, ',');
-    std::getline(fields, requests, ',');
-    std::getline(fields, gap, ',');
-    TraceMinute m{time, 0, gap == "1"};
-    try {
-      std::size_t used = 0;
-      m.requests = std::stod(requests, &used);
-      if (used != requests.size() || m.requests < 0) throw std::invalid_argument(requests);
-    } catch (const std::exception&) {
-      return fail(ErrorCode::kInvalidArgument,
-                  fmt::format("{}:{}: requests '{}' is not a count", path, line_no, requests));
-    }
-    minutes.push_back(std::move(m));
-  }
-  if (minutes.empty()) {
-    return fail(ErrorCode::kInvalidArgument, fmt::format("{}: no rows for {}", path, day));
+  minutes.reserve(trace->size());
+  for (std::size_t i = 0; i < trace->size(); ++i) {
+    const double v = trace->load[i];
+    const auto local = std::chrono::time_point_cast<std::chrono::minutes>(trace->time_at(i) + edt);
+    minutes.push_back(
+        {date::format("%F %R", local), sim::Trace::is_gap(v) ? 0 : v, sim::Trace::is_gap(v)});
   }
   return minutes;
 }

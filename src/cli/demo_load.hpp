@@ -22,8 +22,9 @@ struct TraceMinute {
   bool gap = false;
 };
 
-// Reads the minutes of `day` ("YYYY-MM-DD") from the NASA-HTTP per-minute CSV
-// (timestamp_edt,unix_ts,requests,in_log_gap). Errors name the file and what is wrong.
+// Reads the minutes of `day` ("YYYY-MM-DD", EDT) from the NASA-HTTP per-minute CSV
+// (timestamp_edt,unix_ts,requests,in_log_gap) with the simulator's trace loader, so the demo and
+// `tide simulate` read the trace alike. Errors name the file, the line and what is wrong.
 Result<std::vector<TraceMinute>> load_trace_day(const std::string& path, const std::string& day);
 
 // The demo's offered load: second s of the demo replays the trace minutes

@@ -72,12 +72,22 @@ TEST(DemoTrace, Errors) {
                          "1995-07-13 00:00,805608000,many,0\n";
   auto bad = load_trace_day(path, "1995-07-13");
   ASSERT_FALSE(bad.has_value());
-  EXPECT_EQ(bad.error().message, path + ":2: requests 'many' is not a count");
-  auto none = load_trace_day(path, "1995-07-20");
-  ASSERT_FALSE(none.has_value());
+  EXPECT_EQ(bad.error().message, path + ":2: load 'many' in column 'requests' is not a number");
   auto missing = load_trace_day(path + ".nope", "1995-07-13");
   ASSERT_FALSE(missing.has_value());
-  EXPECT_NE(missing.error().message.find("cannot open"), std::string::npos);
+  EXPECT_EQ(missing.error().message,
+            path + ".nope: cannot read the trace: No such file or directory");
+  auto bad_day = load_trace_day(path, "13 July");
+  ASSERT_FALSE(bad_day.has_value());
+  EXPECT_EQ(bad_day.error().message,
+            "day '13 July': time '13 July 00:00' is not unix seconds or a date-time");
+  std::ofstream(path) << "timestamp_edt,unix_ts,requests,in_log_gap\n"
+                         "1995-07-13 00:00,805608000,3,0\n";
+  auto none = load_trace_day(path, "1995-07-20");
+  ASSERT_FALSE(none.has_value());
+  EXPECT_EQ(none.error().message, path +
+                                      ": the trace is empty: none of its 1 rows is in the range "
+                                      "[1995-07-20T04:00:00Z, 1995-07-21T04:00:00Z)");
 }
 
 TEST(DemoQuantile, NearestRank) {
