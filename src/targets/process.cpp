@@ -228,6 +228,12 @@ Probe probe(pid_t pid, unsigned long long start_ticks, bool kill_group_on_exit) 
   }
   if (st->state == 'Z' || st->state == 'X') {
     if (kill_group_on_exit && st->pgrp == pid) ::kill(-pid, SIGKILL);
+    // Our own child that exited between the waitid above and this read: reap it here, or its
+    // zombie would stay and its exit status be reported as unknown.
+    int status = 0;
+    if (st->ppid == ::getpid() && ::waitpid(pid, &status, WNOHANG) == pid) {
+      result.wait_status = status;
+    }
     result.liveness = Liveness::kExited;
     return result;
   }
