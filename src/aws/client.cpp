@@ -126,6 +126,7 @@ AwsResult<HttpResponse> AwsClient::send(const HttpRequest& request, const std::s
   int attempt = 1;
   int acquired = 0;  // quota taken by the last retry, given back on success
   bool refreshed = false;
+  std::optional<AwsError> last;  // the previous attempt's error, when this one is a retry
   while (true) {
     auto creds =
         opt_.credentials
@@ -140,11 +141,16 @@ AwsResult<HttpResponse> AwsClient::send(const HttpRequest& request, const std::s
     }
     const auto remaining = std::chrono::duration_cast<Duration>(deadline - Steady::now());
     if (remaining <= Duration(0)) {
+      // The backoff used up the budget: what the caller needs is why the last attempt failed.
+      if (last) {
+        last->note = fmt::format("(not retried: no time left after {} attempt(s))", attempt - 1);
+        return aws_fail(std::move(*last));
+      }
       AwsError e;
       e.code = ErrorCode::kTimeout;
       e.timeout = true;
       e.context = context;
-      e.message = fmt::format("no time left after {} attempt(s)", attempt - 1);
+      e.message = "no time left for the first attempt";
       return aws_fail(std::move(e));
     }
     HttpRequest req = request;
@@ -187,6 +193,7 @@ AwsResult<HttpResponse> AwsClient::send(const HttpRequest& request, const std::s
       return aws_fail(std::move(err));
     }
     acquired = cost;
+    last = std::move(err);
     opt_.sleep(delay);
     ++attempt;
   }

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "sources/testing/fake_http.hpp"
@@ -75,8 +76,11 @@ class AwsClientTest : public ::testing::Test {
     o.clock = &clock_;
     o.retry = retry;
     o.sleep = [this](Duration d) {
-      std::lock_guard lock(mu_);
-      sleeps_.push_back(d);
+      {
+        std::lock_guard lock(mu_);
+        sleeps_.push_back(d);
+      }
+      std::this_thread::sleep_for(overslept_);  // a backoff that ends later than asked
     };
     o.random = [] { return 0.5; };
     o.timeout = std::chrono::seconds(5);
@@ -105,6 +109,7 @@ class AwsClientTest : public ::testing::Test {
   std::mutex mu_;
   std::vector<Seen> seen_;
   std::vector<Duration> sleeps_;
+  Duration overslept_{0};
 };
 
 void xml_error(httplib::Response& res, int status, const std::string& code,
@@ -242,6 +247,22 @@ TEST_F(AwsClientTest, NoRetryWithoutTimeLeft) {
   EXPECT_NE(r.error().text().find("not retried: no time left"), std::string::npos)
       << r.error().text();
   EXPECT_EQ(c.quota().available(), 500);
+}
+
+TEST_F(AwsClientTest, ABudgetSpentInTheBackoffReportsTheLastAttemptsError) {
+  reply = [](int, const httplib::Request&, httplib::Response& res) {
+    xml_error(res, 503, "ServiceUnavailable", "try later");
+  };
+  RetryOptions retry;
+  retry.base_delay = retry.throttling_base_delay = milliseconds(200);  // a 100 ms backoff
+  overslept_ = milliseconds(500);  // ... that ends after the 400 ms budget
+  auto c = client(Service::kSqs, retry);
+  auto r = c.query("GetQueueAttributes", {}, {}, milliseconds(400));
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(seen().size(), 1u);
+  EXPECT_EQ(r.error().aws_code, "ServiceUnavailable");
+  EXPECT_EQ(r.error().http_status, 503);
+  EXPECT_EQ(r.error().note, "(not retried: no time left after 1 attempt(s))");
 }
 
 TEST_F(AwsClientTest, ExpiredTokenRefreshesTheCredentialsAndRetriesOnce) {
