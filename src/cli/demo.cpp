@@ -202,25 +202,7 @@ class DemoProcesses {
 
   // Live processes (not zombies) whose environment carries TIDE_DEMO_RUN=<this run>.
   std::vector<pid_t> find_workers() const {
-    std::vector<pid_t> pids;
-    const std::string marker = "TIDE_DEMO_RUN=" + run_id_;
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator("/proc", ec)) {
-      const std::string name = entry.path().filename().string();
-      if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
-      const auto pid = static_cast<pid_t>(std::stol(name));
-      const auto stat = proc::read_proc_stat(pid);
-      if (!stat || stat->state == 'Z') continue;
-      std::ifstream env(entry.path() / "environ", std::ios::binary);
-      std::string var;
-      while (std::getline(env, var, '\0')) {
-        if (var == marker) {
-          pids.push_back(pid);
-          break;
-        }
-      }
-    }
-    return pids;
+    return proc::live_pids_with_env("TIDE_DEMO_RUN=" + run_id_);
   }
 
   std::string run_id_;

@@ -81,35 +81,37 @@ Result<pid_t> do_spawn(SpawnSetup& s, const SpawnOptions& options) {
   envp.reserve(env.size() + 1);
   for (std::string& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
+  // A command line runs as `sh -c`; an argv runs directly, found in PATH without a '/'.
+  const bool shell = options.argv.empty();
+  std::vector<std::string> args =
+      shell ? std::vector<std::string>{"sh", "-c", options.command} : options.argv;
+  const std::string program = shell ? "/bin/sh" : args.front();
+  std::vector<char*> argp;
+  argp.reserve(args.size() + 1);
+  for (std::string& a : args) argp.push_back(a.data());
+  argp.push_back(nullptr);
   pid_t pid = 0;
-  if (!options.argv.empty()) {
-    std::vector<std::string> args = options.argv;
-    std::vector<char*> argp;
-    argp.reserve(args.size() + 1);
-    for (std::string& a : args) argp.push_back(a.data());
-    argp.push_back(nullptr);
-    const std::string& program = options.argv.front();
-    int rc =
-        program.find('/') == std::string::npos
-            ? posix_spawnp(&pid, program.c_str(), &s.actions, &s.attr, argp.data(), envp.data())
-            : posix_spawn(&pid, program.c_str(), &s.actions, &s.attr, argp.data(), envp.data());
-    if (rc != 0) {
-      std::string why = rc == ENOENT   ? "not found"
-                        : rc == EACCES ? "permission denied"
-                                       : errno_text(rc);
-      return fail(ErrorCode::kUnavailable, fmt::format("cannot run '{}': {}", program, why));
-    }
-    return pid;
-  }
-  std::string sh = "sh", dash_c = "-c", command = options.command;
-  char* argv[] = {sh.data(), dash_c.data(), command.data(), nullptr};
-  int rc = posix_spawn(&pid, "/bin/sh", &s.actions, &s.attr, argv, envp.data());
-  if (rc != 0) {
+  int rc = program.find('/') == std::string::npos
+               ? posix_spawnp(&pid, program.c_str(), &s.actions, &s.attr, argp.data(), envp.data())
+               : posix_spawn(&pid, program.c_str(), &s.actions, &s.attr, argp.data(), envp.data());
+  if (rc == 0) return pid;
+  if (shell) {
     return fail(
         ErrorCode::kUnavailable,
         fmt::format("cannot start '{}': {}", excerpt(options.command, 200), errno_text(rc)));
   }
-  return pid;
+  std::string why = rc == ENOENT   ? "not found"
+                    : rc == EACCES ? "permission denied"
+                                   : errno_text(rc);
+  return fail(ErrorCode::kUnavailable, fmt::format("cannot run '{}': {}", program, why));
+}
+
+// true when `pid`, a child of this process, has exited and is not reaped yet: its zombie still
+// holds the pid and the group id, so signalling the group cannot reach a stranger.
+bool exited_unreaped(pid_t pid) {
+  siginfo_t info{};
+  return ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+         info.si_pid == pid;
 }
 
 // How errors name what ran: the program alone when argv is set (its arguments may be secrets).
@@ -203,10 +205,7 @@ std::optional<TimePoint> start_time(unsigned long long start_ticks, const std::s
 
 Probe probe(pid_t pid, unsigned long long start_ticks, bool kill_group_on_exit) {
   Probe result;
-  siginfo_t info{};
-  int rc = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT);
-  if (rc == 0 && info.si_pid == pid) {
-    // Our child has exited; it stays a zombie (its pid and group id reserved) until reaped.
+  if (exited_unreaped(pid)) {
     if (kill_group_on_exit) ::kill(-pid, SIGKILL);
     int status = 0;
     if (::waitpid(pid, &status, WNOHANG) == pid) result.wait_status = status;
@@ -226,7 +225,7 @@ Probe probe(pid_t pid, unsigned long long start_ticks, bool kill_group_on_exit) 
     result.liveness = Liveness::kExited;
     return result;
   }
-  if (st->state == 'Z' || st->state == 'X') {
+  if (st->ended()) {
     if (kill_group_on_exit && st->pgrp == pid) ::kill(-pid, SIGKILL);
     // Our own child that exited between the waitid above and this read: reap it here, or its
     // zombie would stay and its exit status be reported as unknown.
@@ -241,8 +240,8 @@ Probe probe(pid_t pid, unsigned long long start_ticks, bool kill_group_on_exit) 
   return result;
 }
 
-bool group_has_live_members(pid_t pgid, const std::string& proc_root) {
-  if (pgid <= 0) return false;
+std::vector<pid_t> list_pids(const std::string& proc_root) {
+  std::vector<pid_t> pids;
   std::error_code ec;
   for (std::filesystem::directory_iterator it(proc_root, ec), end; !ec && it != end;
        it.increment(ec)) {
@@ -251,9 +250,35 @@ bool group_has_live_members(pid_t pgid, const std::string& proc_root) {
                                      [](unsigned char c) { return std::isdigit(c) != 0; })) {
       continue;
     }
+    pids.push_back(static_cast<pid_t>(std::atol(name.c_str())));
+  }
+  return pids;
+}
+
+std::vector<pid_t> live_pids_with_env(std::string_view entry, const std::string& proc_root) {
+  std::vector<pid_t> out;
+  for (pid_t pid : list_pids(proc_root)) {
+    auto env = read_small_file(fmt::format("{}/{}/environ", proc_root, pid));
+    if (!env) continue;  // gone, or not ours to read
+    bool marked = false;
+    for (std::size_t at = 0; at < env->size() && !marked;) {
+      std::size_t end = std::min(env->find('\0', at), env->size());
+      marked = std::string_view(*env).substr(at, end - at) == entry;
+      at = end + 1;
+    }
+    if (!marked) continue;
+    auto st = read_proc_stat(pid, proc_root);
+    if (st && !st->ended()) out.push_back(pid);
+  }
+  return out;
+}
+
+bool group_has_live_members(pid_t pgid, const std::string& proc_root) {
+  if (pgid <= 0) return false;
+  for (pid_t pid : list_pids(proc_root)) {
     // A process may end between listing and reading: then it is not a live member.
-    auto st = read_proc_stat(static_cast<pid_t>(std::atol(name.c_str())), proc_root);
-    if (st && st->pgrp == pgid && st->state != 'Z' && st->state != 'X') return true;
+    auto st = read_proc_stat(pid, proc_root);
+    if (st && st->pgrp == pgid && !st->ended()) return true;
   }
   return false;
 }
@@ -365,14 +390,8 @@ Result<CommandResult> run_command(const SpawnOptions& options, Duration timeout,
       }
     }
     if (!exited) {
-      if (leftovers == Leftovers::kKill) {
-        // Kill the group before reaping: the zombie leader keeps the group id from reuse.
-        siginfo_t info{};
-        if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-            info.si_pid == pid) {
-          ::kill(-pid, SIGKILL);
-        }
-      }
+      // Leftovers die before the leader is reaped, while its zombie keeps the group id.
+      if (leftovers == Leftovers::kKill && exited_unreaped(pid)) ::kill(-pid, SIGKILL);
       pid_t rc = ::waitpid(pid, &status, WNOHANG);
       if (rc == pid) {
         exited = true;

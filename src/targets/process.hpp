@@ -43,8 +43,17 @@ struct ProcStat {
   pid_t ppid = 0;
   pid_t pgrp = 0;
   unsigned long long start_ticks = 0;  // field 22: start time in clock ticks after boot
+  bool ended() const { return state == 'Z' || state == 'X'; }  // a zombie, or on its way out
 };
 std::optional<ProcStat> read_proc_stat(pid_t pid, const std::string& proc_root = "/proc");
+
+// The pids listed in /proc, in directory order.
+std::vector<pid_t> list_pids(const std::string& proc_root = "/proc");
+
+// The processes not ended whose environment holds the entry `entry` ("KEY=VALUE"): how tide finds
+// the processes it marked (the demo's workers, a test's children).
+std::vector<pid_t> live_pids_with_env(std::string_view entry,
+                                      const std::string& proc_root = "/proc");
 
 // The kernel's boot id (/proc/sys/kernel/random/boot_id): start ticks only identify a process
 // within one boot. Empty when unavailable.

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -250,6 +251,38 @@ INSTANTIATE_TEST_SUITE_P(
         GroupCase{"no_group_id", {stat_line(100, 'S', 0)}, 0, false}),
     [](const auto& info) { return info.param.name; });
 
+TEST(LivePidsWithEnv, FindsTheMarkedProcessesThatHaveNotEnded) {
+  auto root =
+      std::filesystem::temp_directory_path() / ("tide-proc-env-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(root);
+  std::filesystem::create_directories(root / "self");  // not a pid: skipped
+  struct Fake {
+    int pid;
+    char state;
+    std::string environ;  // NUL-separated, as the kernel writes it
+  };
+  using namespace std::string_literals;
+  const Fake fakes[] = {
+      {100, 'S', "A=1\0TIDE_RUN=x\0B=2\0"s},  // marked, sleeping
+      {101, 'Z', "TIDE_RUN=x\0"s},            // marked, a zombie
+      {102, 'R', "TIDE_RUN=xy\0"s},           // another value
+      {103, 'R', "PATH=/bin\0"s},             // not marked
+      {104, 'R', "TIDE_RUN=x"s},              // marked, last entry without its NUL
+  };
+  for (const Fake& f : fakes) {
+    auto dir = root / std::to_string(f.pid);
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir / "stat") << stat_line(f.pid, f.state, f.pid);
+    std::ofstream(dir / "environ", std::ios::binary) << f.environ;
+  }
+  std::filesystem::create_directories(root / "105");  // no files: ended between list and read
+  auto pids = live_pids_with_env("TIDE_RUN=x", root.string());
+  std::sort(pids.begin(), pids.end());
+  EXPECT_EQ(pids, (std::vector<pid_t>{100, 104}));
+  EXPECT_EQ(list_pids(root.string()).size(), 6u);
+  std::filesystem::remove_all(root);
+}
+
 // ---- run_command ----
 
 struct RunCase {
@@ -388,7 +421,7 @@ pid_t left_behind(Leftovers leftovers) {
 
 bool running(pid_t pid) {
   auto st = read_proc_stat(pid);
-  return st && st->state != 'Z' && st->state != 'X';
+  return st && !st->ended();
 }
 
 TEST(RunCommand, LeftoversLiveOnOrAreKilled) {

@@ -7,7 +7,6 @@
 // Every process a test starts carries TIDE_GROUP=<a name unique to the test>; TearDown kills every
 // process group whose leader has it (found through /proc/*/environ), whatever the test did. Every
 // wait is bounded.
-#include <dirent.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -51,35 +50,10 @@ std::string read_file(const std::string& path) {
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
-// Pids of live processes whose environment holds `marker` (e.g. "TIDE_GROUP=lp-123-4").
-std::vector<pid_t> pids_with_env(const std::string& marker) {
-  std::vector<pid_t> out;
-  DIR* dir = ::opendir("/proc");
-  if (dir == nullptr) return out;
-  while (dirent* e = ::readdir(dir)) {
-    pid_t pid = std::atoi(e->d_name);
-    if (pid <= 0) continue;
-    std::string env = read_file("/proc/" + std::string(e->d_name) + "/environ");
-    std::size_t at = 0;
-    while (at < env.size()) {
-      std::size_t end = env.find('\0', at);
-      if (end == std::string::npos) end = env.size();
-      if (env.compare(at, end - at, marker) == 0) {
-        auto st = proc::read_proc_stat(pid);
-        if (st && st->state != 'Z') out.push_back(pid);
-        break;
-      }
-      at = end + 1;
-    }
-  }
-  ::closedir(dir);
-  return out;
-}
-
 // The process-group leaders among them: one per instance (`sh -c` may keep a child).
 std::vector<pid_t> leaders_with_env(const std::string& marker) {
   std::vector<pid_t> out;
-  for (pid_t pid : pids_with_env(marker)) {
+  for (pid_t pid : proc::live_pids_with_env(marker)) {
     auto st = proc::read_proc_stat(pid);
     if (st && st->pgrp == pid) out.push_back(pid);
   }
@@ -103,7 +77,7 @@ class LocalProcessTest : public ::testing::Test {
   void TearDown() override {
     targets_.clear();
     for (int round = 0; round < 3; ++round) {
-      for (pid_t pid : pids_with_env("TIDE_GROUP=" + group_)) {
+      for (pid_t pid : proc::live_pids_with_env("TIDE_GROUP=" + group_)) {
         ::kill(-pid, SIGKILL);
         ::kill(pid, SIGKILL);
       }
@@ -114,7 +88,8 @@ class LocalProcessTest : public ::testing::Test {
       }
       std::this_thread::sleep_for(milliseconds(50));
     }
-    EXPECT_TRUE(pids_with_env("TIDE_GROUP=" + group_).empty()) << "processes left behind";
+    EXPECT_TRUE(proc::live_pids_with_env("TIDE_GROUP=" + group_).empty())
+        << "processes left behind";
     std::filesystem::remove_all(dir_);
   }
 
@@ -159,7 +134,7 @@ class LocalProcessTest : public ::testing::Test {
   // run in parallel).
   bool alive(pid_t pid) {
     auto st = proc::read_proc_stat(pid);
-    if (!st || st->state == 'Z' || st->state == 'X') return false;
+    if (!st || st->ended()) return false;
     auto [it, inserted] = seen_.emplace(pid, st->start_ticks);
     return it->second == st->start_ticks;
   }
@@ -461,7 +436,8 @@ TEST_F(LocalProcessTest, APersistedPidWithAnotherStartTimeIsForgottenAndNeverSig
   }
   ASSERT_TRUE(target.scale({.desired = 0}).has_value());
   ASSERT_TRUE(eventually(
-      target, [&](const TargetStatus&) { return pids_with_env("TIDE_GROUP=" + group_).empty(); },
+      target,
+      [&](const TargetStatus&) { return proc::live_pids_with_env("TIDE_GROUP=" + group_).empty(); },
       seconds(30)));
   EXPECT_TRUE(alive(*stranger)) << "tide signalled a process it did not start";
 }

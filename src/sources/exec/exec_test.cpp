@@ -7,8 +7,9 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <thread>
+
+#include "targets/process.hpp"
 
 namespace tide {
 namespace {
@@ -161,11 +162,8 @@ TEST(ExecSourceTest, ATimeoutKillsTheWholeProcessGroup) {
   ASSERT_GT(child, 0);
   // Gone: no such process, or a zombie waiting for a reaper (killed, but PID 1 may be slow).
   auto gone_or_zombie = [](pid_t pid) {
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-    auto paren = text.rfind(')');
-    return !stat.good() || text.empty() ||
-           (paren != std::string::npos && paren + 2 < text.size() && text[paren + 2] == 'Z');
+    auto st = proc::read_proc_stat(pid);
+    return !st || st->ended();
   };
   bool gone = false;
   for (int i = 0; i < 100 && !gone; ++i) {
